@@ -1,0 +1,3 @@
+export * from './ccm.js';
+export * from './prf.js';
+export * from './primitives.js';

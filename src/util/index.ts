@@ -1,0 +1,5 @@
+export * from './bytes.js';
+export * from './clock.js';
+export * from './errors.js';
+export * from './log.js';
+export * from './secret.js';
