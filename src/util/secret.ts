@@ -9,14 +9,13 @@ const REDACTED = (n: number): string => `<secret:${n} bytes>`;
 /** Key material that never prints itself. */
 export class SecretBytes {
   readonly #value: Uint8Array;
+  /** Octet count (public; an own property so that copies made by log redaction still print). */
+  readonly length: number;
 
   /** Copies `value`: the caller may wipe or reuse its buffer. */
   constructor(value: Uint8Array) {
     this.#value = new Uint8Array(value);
-  }
-
-  get length(): number {
-    return this.#value.length;
+    this.length = value.length;
   }
 
   /** The raw bytes (the same array each call: do not mutate). */
@@ -30,15 +29,15 @@ export class SecretBytes {
   }
 
   toString(): string {
-    return REDACTED(this.#value.length);
+    return REDACTED(this.length);
   }
 
   toJSON(): string {
-    return REDACTED(this.#value.length);
+    return REDACTED(this.length);
   }
 
   [inspect.custom](): string {
-    return REDACTED(this.#value.length);
+    return REDACTED(this.length);
   }
 }
 

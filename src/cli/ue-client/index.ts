@@ -1,0 +1,19 @@
+/** The `ue-client` program: the device side (USIM, derivations; attach and CoAP come with the roles). */
+import { Command } from 'commander';
+import type { CliIo } from '../io.js';
+import { addDeriveCommand } from './derive.js';
+import { addMilenageCommand } from './milenage.js';
+import { addUsimCommand } from './usim.js';
+
+/** Builds the `ue-client` program for `io` (STYLE.md 12: one factory per binary). */
+export function createUeClientProgram(io: CliIo, name = 'ue-client'): Command {
+  const program = new Command(name)
+    .description('e2m device side: run AKA on the simulated USIM, derive e2m keys, talk CoAP over DTLS-PSK')
+    .version(PACKAGE_VERSION);
+  addMilenageCommand(program, io);
+  addUsimCommand(program, io);
+  addDeriveCommand(program, io);
+  return program;
+}
+
+const PACKAGE_VERSION = '0.1.0';
