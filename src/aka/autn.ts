@@ -15,18 +15,6 @@ import { f1star, f5star, milenage, type MilenageInput } from './milenage.js';
 /** AMF*, the dummy AMF 0x0000 used in MAC-S of AUTS (TS 33.102 §6.3.3); never handed out, so never mutated. */
 const AMF_STAR = new Uint8Array(2);
 
-/** The fields of AUTN (TS 33.102 §6.3.2) before concealment. */
-export interface AutnFields {
-  /** SQN, 6 octets. */
-  readonly sqn: Uint8Array;
-  /** AK = f5K(RAND), 6 octets; all zero when SQN concealment is not used. */
-  readonly ak: Uint8Array;
-  /** AMF, 2 octets. */
-  readonly amf: Uint8Array;
-  /** MAC-A = f1K(SQN ‖ RAND ‖ AMF), 8 octets. */
-  readonly macA: Uint8Array;
-}
-
 /** AUTN split into its three parts (TS 33.102 §6.3.2). */
 export interface ParsedAutn {
   /** SQN ⊕ AK, 6 octets. */
@@ -53,12 +41,15 @@ export interface AuthVector {
   readonly ak: Uint8Array;
 }
 
-/** AUTN = SQN ⊕ AK ‖ AMF ‖ MAC-A (TS 33.102 §6.3.2). */
-export function buildAutn(fields: AutnFields): Uint8Array {
-  const sqn = checkBytes(fields.sqn, L.sqn, 'sqn');
-  const ak = checkBytes(fields.ak, L.ak, 'ak');
-  const amf = checkBytes(fields.amf, L.amf, 'amf');
-  const macA = checkBytes(fields.macA, L.mac, 'macA');
+/**
+ * AUTN = SQN ⊕ AK ‖ AMF ‖ MAC-A (TS 33.102 §6.3.2). SQN and AK are both 6 octets, but XOR commutes,
+ * so their order cannot be got wrong; AK is all zero when SQN concealment is not used.
+ */
+export function buildAutn(sqn: Uint8Array, ak: Uint8Array, amf: Uint8Array, macA: Uint8Array): Uint8Array {
+  checkBytes(sqn, L.sqn, 'sqn');
+  checkBytes(ak, L.ak, 'ak');
+  checkBytes(amf, L.amf, 'amf');
+  checkBytes(macA, L.mac, 'macA');
   return concat(xor(sqn, ak), amf, macA);
 }
 
@@ -107,6 +98,6 @@ export function recoverSqnFromAuts(k: KeyInput, opc: KeyInput, rand: Uint8Array,
  */
 export function generateVector(input: MilenageInput): AuthVector {
   const m = milenage(input);
-  const autn = buildAutn({ sqn: input.sqn, ak: m.ak, amf: input.amf, macA: m.macA });
+  const autn = buildAutn(input.sqn, m.ak, input.amf, m.macA);
   return { rand: input.rand.slice(), xres: m.res, ck: m.ck, ik: m.ik, autn, ak: m.ak };
 }

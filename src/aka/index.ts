@@ -20,7 +20,6 @@ export {
   buildAuts,
   recoverSqnFromAuts,
   generateVector,
-  type AutnFields,
   type ParsedAutn,
   type AuthVector,
 } from './autn.js';

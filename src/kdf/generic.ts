@@ -20,6 +20,12 @@ export const KDF_MAX_PARAM_LENGTH = 0xffff;
 /** Length of every KDF output (HMAC-SHA-256, TS 33.220 B.2.0). */
 export const KDF_OUTPUT_LENGTH = 32;
 
+/** TS 33.102 §6.3.2 / TS 35.206 §4.1: CK and IK are 128 bits each. */
+export const CK_LENGTH = 16;
+export const IK_LENGTH = 16;
+/** TS 33.102 §6.3.2 / TS 35.206 §4.1: RAND is 128 bits. */
+export const RAND_LENGTH = 16;
+
 /**
  * An FC value: a number 0x00..0xFE (one octet), a number 0xFF00..0xFFFF (two octets 0xFF ‖ FC2),
  * or the octets themselves (length 1, or length 2 starting with 0xFF).

@@ -28,7 +28,7 @@ export function addUsimCommand(program: Command, io: CliIo): void {
       'after',
       '\nExit status: 0 ok, 3 sync-failure or mac-failure, 2 bad input.\nExample:\n' +
         '  ue-client usim --k 465b5ce8b199b49faa5f0a2ee238a6bc --opc cd63cb71954a9f4e48a5994e37a02baf \\\n' +
-        '    --rand 23553cbe9637a89d218ae64dae47bf35 --autn 55f328b43577b9b94a9ffac354dfafb3 --sqn-ms 000000000000 --json\n',
+        '    --rand 23553cbe9637a89d218ae64dae47bf35 --autn 55f328b43577b9b94a9ffac354dfafb3 --sqn-ms ff9bb4d0b600 --json\n',
     )
     .action((flags: UsimFlags) => {
       const usim = new Usim({

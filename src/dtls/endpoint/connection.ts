@@ -1,0 +1,372 @@
+/**
+ * One DTLS 1.2 association with one peer, either role: record dispatch, handshake message ordering,
+ * flight (re)transmission per RFC 6347 §4.2.4, alerts, application data and closure. The role
+ * subclasses (client-connection.ts, server-connection.ts) decide what each handshake message means.
+ *
+ * Peer input never throws out of here: bad records are dropped and counted (RFC 6347 §4.1.2.7),
+ * protocol violations end the handshake with the alert the RFCs name.
+ */
+import type { TimerHandle } from '../../util/clock.js';
+import { AlertError, DecodeError } from '../../util/errors.js';
+import { HandshakeState } from '../fsm/states.js';
+import { nextTimeout } from '../fsm/retransmit.js';
+import { decodeHandshakeFragments, fragmentHandshake, fullMessageBytes, HANDSHAKE_HEADER_LENGTH } from '../handshake/header.js';
+import { type HandshakeMessage, HandshakeReassembler } from '../handshake/reassembler.js';
+import { decodeAlert, encodeAlert } from '../wire/alert.js';
+import { decodeChangeCipherSpec, encodeChangeCipherSpec } from '../wire/change-cipher-spec.js';
+import { AlertDescription, AlertLevel, alertName, ContentType, HandshakeType } from '../wire/constants.js';
+import type { DtlsRecord } from '../wire/record.js';
+import type { ResolvedCommon } from './options.js';
+import { RecordLayer } from './record-layer.js';
+
+/** One element of a flight: a handshake message or a ChangeCipherSpec, with the epoch it goes in. */
+export type FlightItem =
+  | { readonly kind: 'handshake'; readonly epoch: number; readonly msgType: number; readonly messageSeq: number; readonly body: Uint8Array }
+  | { readonly kind: 'ccs'; readonly epoch: number };
+
+/** Why a connection ended. */
+export interface CloseReason {
+  readonly kind: 'close_notify' | 'alert_received' | 'alert_sent' | 'timeout' | 'local' | 'evicted';
+  /** The alert description sent or received, when there was one. */
+  readonly alert?: number;
+  readonly message: string;
+}
+
+/** What a connection tells its owner. */
+export interface ConnectionHooks {
+  send(datagram: Uint8Array): void;
+  established(): void;
+  data(data: Uint8Array): void;
+  closed(reason: CloseReason): void;
+}
+
+/** Epoch-1 records held while their keys or the peer's ChangeCipherSpec are still missing. */
+const MAX_PENDING_RECORDS = 8;
+
+export abstract class DtlsConnection {
+  protected readonly layer: RecordLayer;
+  protected state: HandshakeState = HandshakeState.preparing;
+  protected reassembler: HandshakeReassembler | undefined = new HandshakeReassembler();
+  /** Full handshake messages in transcript order (RFC 6347 §4.2.6), kept until the handshake ends. */
+  protected transcript: Uint8Array[] = [];
+  /** message_seq of our next handshake message. */
+  protected sendSeq = 0;
+  protected ccsReceived = false;
+  private pending: DtlsRecord[] = [];
+  private lastFlight: readonly FlightItem[] | undefined;
+  private timer: TimerHandle | undefined;
+  private timeoutMs = 0;
+  readonly startedAt: number;
+  established = false;
+  closed = false;
+  /** Time of the last authenticated record from the peer. */
+  lastActivity: number;
+  /** Records dropped (malformed, replayed, failed authentication, unexpected). */
+  dropped = 0;
+
+  constructor(
+    protected readonly opts: ResolvedCommon,
+    protected readonly hooks: ConnectionHooks,
+  ) {
+    this.layer = new RecordLayer(opts.mtu);
+    this.startedAt = opts.clock.now();
+    this.lastActivity = this.startedAt;
+  }
+
+  /** The handshake message types acceptable next, decided before any body is parsed (STYLE.md 4). */
+  protected abstract expectedTypes(): readonly number[];
+  /** Handles one complete, expected handshake message. */
+  protected abstract onHandshakeMessage(msg: HandshakeMessage): void;
+  /** Whether a ChangeCipherSpec from the peer is expected now. */
+  protected abstract ccsExpected(): boolean;
+  /** Whether the peer's Finished (epoch 1) is the next thing we wait for. */
+  protected abstract awaitingPeerFinished(): boolean;
+
+  /** Handles the records of one datagram from the peer. Never throws. */
+  handleRecords(records: readonly DtlsRecord[]): void {
+    let peerRetransmitted = false;
+    for (const rec of records) {
+      if (this.closed) return;
+      try {
+        peerRetransmitted = this.handleRecord(rec) || peerRetransmitted;
+      } catch (err) {
+        this.failWith(err);
+      }
+    }
+    if (peerRetransmitted && !this.closed) this.onPeerRetransmitted();
+  }
+
+  /** Sends application data (established sessions only). */
+  send(data: Uint8Array): void {
+    if (!this.established || this.closed) throw new AlertError(AlertDescription.internal_error, 'the session is not established');
+    this.hooks.send(this.layer.seal(ContentType.application_data, data));
+  }
+
+  /** Sends close_notify (RFC 5246 §7.2.1) and ends the connection. */
+  close(kind: CloseReason['kind'] = 'local', message = 'closed locally'): void {
+    if (this.closed) return;
+    if (this.established) this.sendAlert(AlertLevel.warning, AlertDescription.close_notify);
+    this.end({ kind, message });
+  }
+
+  /** Ends the connection without a word to the peer (eviction, owner shutdown). */
+  end(reason: CloseReason): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.pending = [];
+    this.reassembler = undefined;
+    this.transcript = [];
+    this.lastFlight = undefined;
+    this.hooks.closed(reason);
+  }
+
+  /** Returns true when the record carried a handshake message the peer had already sent. */
+  private handleRecord(rec: DtlsRecord): boolean {
+    if (rec.epoch === 1 && !this.established && !(this.ccsReceived && this.layer.hasReadEpoch(1))) {
+      if (this.pending.length < MAX_PENDING_RECORDS) this.pending.push(rec);
+      else this.dropped++;
+      return false;
+    }
+    const plain = this.layer.open(rec);
+    if (plain === undefined) {
+      this.dropped++;
+      // A peer Finished that fails authentication means the two sides hold different keys.
+      if (rec.epoch === 1 && this.layer.lastDrop === 'auth' && this.awaitingPeerFinished()) {
+        this.fail(AlertDescription.decrypt_error, 'the peer Finished record did not authenticate: wrong PSK');
+      }
+      return false;
+    }
+    this.lastActivity = this.opts.clock.now();
+    switch (rec.type) {
+      case ContentType.handshake:
+        return this.handleHandshakeRecord(rec.epoch, plain);
+      case ContentType.change_cipher_spec:
+        this.handleChangeCipherSpec(rec.epoch, plain);
+        return false;
+      case ContentType.alert:
+        this.handleAlert(rec.epoch, plain);
+        return false;
+      case ContentType.application_data:
+        if (this.established && rec.epoch >= 1) {
+          this.onApplicationData();
+          this.hooks.data(plain);
+        } else {
+          this.dropped++;
+        }
+        return false;
+      default:
+        this.dropped++;
+        return false;
+    }
+  }
+
+  /** Called on each authenticated application record (the server forgets its last flight then). */
+  protected onApplicationData(): void {
+    this.lastFlight = undefined;
+  }
+
+  private handleHandshakeRecord(epoch: number, plain: Uint8Array): boolean {
+    let fragments;
+    try {
+      fragments = decodeHandshakeFragments(plain);
+    } catch {
+      this.dropped++;
+      return false;
+    }
+    let old = false;
+    for (const f of fragments) {
+      if (this.established && epoch >= 1 && this.isRenegotiationRequest(f.msgType)) {
+        // RFC 5746 §4.2 / RFC 5246 §7.2.2: we never renegotiate.
+        this.sendAlert(AlertLevel.warning, AlertDescription.no_renegotiation);
+        continue;
+      }
+      const r = this.reassembler;
+      if (r === undefined || f.messageSeq < r.expectedSeq) {
+        old = true;
+        continue;
+      }
+      // Finished is the only handshake message protected under the new epoch (RFC 5246 §7.4.9).
+      if ((f.msgType === HandshakeType.finished) !== (epoch === 1)) {
+        this.fail(AlertDescription.unexpected_message, `handshake type ${f.msgType} in epoch ${epoch}`);
+        return false;
+      }
+      r.push(f);
+    }
+    this.drainMessages();
+    return old;
+  }
+
+  private drainMessages(): void {
+    for (let msg = this.reassembler?.next(); msg !== undefined && !this.closed; msg = this.reassembler?.next()) {
+      if (!this.expectedTypes().includes(msg.msgType)) {
+        this.fail(AlertDescription.unexpected_message, `unexpected handshake message type ${msg.msgType}`);
+        return;
+      }
+      this.onHandshakeMessage(msg);
+    }
+  }
+
+  /** Whether `msgType` arriving on an established session asks for renegotiation. */
+  protected abstract isRenegotiationRequest(msgType: number): boolean;
+
+  private handleChangeCipherSpec(epoch: number, plain: Uint8Array): void {
+    try {
+      decodeChangeCipherSpec(plain);
+    } catch {
+      this.dropped++;
+      return;
+    }
+    if (this.established || epoch !== 0 || !this.ccsExpected()) return; // a retransmission or early: ignore
+    this.ccsReceived = true;
+    this.drainPending();
+  }
+
+  /** Processes epoch-1 records held back until keys and ChangeCipherSpec were both there. */
+  protected drainPending(): void {
+    if (!this.ccsReceived || !this.layer.hasReadEpoch(1) || this.pending.length === 0) return;
+    const held = this.pending;
+    this.pending = [];
+    this.handleRecords(held);
+  }
+
+  private handleAlert(epoch: number, plain: Uint8Array): void {
+    let alert;
+    try {
+      alert = decodeAlert(plain);
+    } catch {
+      this.dropped++;
+      return;
+    }
+    // Once keys are in place, an unprotected alert could come from anyone: ignore it.
+    if (this.established && epoch === 0) return;
+    if (alert.description === AlertDescription.close_notify) {
+      if (this.established) this.sendAlert(AlertLevel.warning, AlertDescription.close_notify);
+      this.end({ kind: 'close_notify', alert: alert.description, message: 'the peer closed the session' });
+      return;
+    }
+    if (alert.level === AlertLevel.fatal) {
+      this.end({ kind: 'alert_received', alert: alert.description, message: `the peer sent alert ${alertName(alert.description)} (${alert.description})` });
+    }
+  }
+
+  /** Adds a full handshake message to the transcript. */
+  protected addToTranscript(msgType: number, messageSeq: number, body: Uint8Array): void {
+    this.transcript.push(fullMessageBytes(msgType, messageSeq, body));
+  }
+
+  /** A handshake flight item for our next message_seq. */
+  protected handshakeItem(msgType: number, body: Uint8Array, epoch = 0): FlightItem {
+    return { kind: 'handshake', epoch, msgType, messageSeq: this.sendSeq++, body };
+  }
+
+  protected ccsItem(): FlightItem {
+    return { kind: 'ccs', epoch: 0 };
+  }
+
+  /**
+   * Sends a flight and, unless it is our last one, arms the retransmission timer
+   * (RFC 6347 §4.2.4: state SENDING, then WAITING).
+   */
+  protected sendFlight(items: readonly FlightItem[], last: boolean): void {
+    this.lastFlight = items;
+    this.state = HandshakeState.sending;
+    this.transmit();
+    this.timer?.cancel();
+    this.timer = undefined;
+    if (last) {
+      this.state = HandshakeState.finished;
+      return;
+    }
+    this.state = HandshakeState.waiting;
+    this.timeoutMs = this.opts.retransmit.initialMs;
+    this.armTimer();
+  }
+
+  private transmit(): void {
+    const flight = this.lastFlight;
+    if (flight === undefined) return;
+    const records: Uint8Array[] = [];
+    for (const item of flight) {
+      if (item.kind === 'ccs') {
+        records.push(this.layer.seal(ContentType.change_cipher_spec, encodeChangeCipherSpec(), item.epoch));
+        continue;
+      }
+      const maxBody = this.layer.mtu - this.layer.overhead(item.epoch) - HANDSHAKE_HEADER_LENGTH;
+      for (const f of fragmentHandshake(item.msgType, item.messageSeq, item.body, maxBody)) {
+        records.push(this.layer.seal(ContentType.handshake, f, item.epoch));
+      }
+    }
+    for (const d of this.layer.pack(records)) this.hooks.send(d);
+  }
+
+  private armTimer(): void {
+    this.timer = this.opts.clock.setTimer(this.timeoutMs, () => this.onTimer());
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    if (this.closed || this.state !== HandshakeState.waiting) return;
+    const elapsed = this.opts.clock.now() - this.startedAt;
+    if (elapsed + this.timeoutMs > this.opts.retransmit.handshakeTimeoutMs) {
+      this.end({ kind: 'timeout', message: `handshake timed out after ${Math.round(elapsed)} ms` });
+      return;
+    }
+    this.transmit();
+    this.timeoutMs = nextTimeout(this.opts.retransmit, this.timeoutMs);
+    this.armTimer();
+  }
+
+  /** The peer sent its previous flight again: ours was lost, so send it again (RFC 6347 §4.2.4). */
+  protected onPeerRetransmitted(): void {
+    if (this.state === HandshakeState.waiting || this.state === HandshakeState.finished) this.transmit();
+  }
+
+  /** Switches our writes to epoch 1 after our ChangeCipherSpec went out. */
+  protected useWriteEpoch(epoch: number): void {
+    this.layer.writeEpoch = epoch;
+  }
+
+  /** Marks the handshake complete and frees what only the handshake needed. */
+  protected complete(): void {
+    this.established = true;
+    this.state = HandshakeState.finished;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.reassembler = undefined;
+    this.transcript = [];
+    this.pending = [];
+    this.hooks.established();
+  }
+
+  protected forgetLastFlight(): void {
+    this.lastFlight = undefined;
+  }
+
+  protected sendAlert(level: number, description: number): void {
+    try {
+      this.hooks.send(this.layer.seal(ContentType.alert, encodeAlert({ level: level as 1 | 2, description })));
+    } catch {
+      // sequence numbers exhausted or no write state: nothing more can be said to the peer
+    }
+  }
+
+  /** Ends the handshake with a fatal alert (RFC 5246 §7.2.2). */
+  protected fail(description: number, message: string): void {
+    if (this.closed) return;
+    this.sendAlert(AlertLevel.fatal, description);
+    this.end({ kind: 'alert_sent', alert: description, message });
+  }
+
+  /** Maps an error thrown while handling peer input to a fatal alert. */
+  protected failWith(err: unknown): void {
+    if (err instanceof AlertError) {
+      this.fail(err.description, err.message);
+      return;
+    }
+    // A decoder error is the peer's fault (decode_error); anything else is ours (internal_error).
+    if (err instanceof DecodeError) this.fail(AlertDescription.decode_error, err.message);
+    else this.fail(AlertDescription.internal_error, `internal error: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * The server side of the PSK handshake (RFC 6347 §4.2, RFC 4279), started once a ClientHello carried
+ * a valid cookie (the cookie exchange itself is stateless and lives in server.ts):
+ *   flight 4  ServerHello, [ServerKeyExchange(psk_identity_hint)], ServerHelloDone
+ *   flight 5  (client) ClientKeyExchange(psk_identity), CCS, Finished
+ *             -> one asynchronous PSK lookup; the client's retransmissions are absorbed meanwhile
+ *   flight 6  CCS, Finished
+ */
+import { AlertError } from '../../util/errors.js';
+import { SecretBytes } from '../../util/secret.js';
+import type { CipherSuite } from '../ciphersuite/cipher-suite.js';
+import { checkVerifyData, verifyData } from '../keys/finished.js';
+import type { ClientHello } from '../handshake/client-hello.js';
+import { decodeClientKeyExchangePsk } from '../handshake/client-key-exchange-psk.js';
+import {
+  decodeRenegotiationInfo,
+  encodeExtendedMasterSecret,
+  encodeRenegotiationInfo,
+  type Extension,
+  findExtension,
+} from '../handshake/extensions.js';
+import { decodeFinished, encodeFinished } from '../handshake/finished.js';
+import type { HandshakeMessage } from '../handshake/reassembler.js';
+import { encodeServerHelloDone } from '../handshake/server-hello-done.js';
+import { encodeServerHello } from '../handshake/server-hello.js';
+import { encodeServerKeyExchangePsk } from '../handshake/server-key-exchange-psk.js';
+import { deriveSessionKeys, transcriptHash } from '../flight/session-keys.js';
+import { AlertDescription, CipherSuiteId, COMPRESSION_NULL, DTLS12, ExtensionType, HandshakeType } from '../wire/constants.js';
+import { type ConnectionHooks, DtlsConnection, type FlightItem } from './connection.js';
+import type { ResolvedCommon } from './options.js';
+
+/** Looks up the PSK for a psk_identity; undefined = unknown identity (alert 115). */
+export type PskLookup = (identity: Uint8Array) => Promise<Uint8Array | SecretBytes | undefined>;
+
+export interface ServerConnectionOptions extends ResolvedCommon {
+  readonly pskLookup: PskLookup;
+  readonly pskIdentityHint: Uint8Array | undefined;
+  /** Bound on the PSK lookup; past it the handshake fails with internal_error (80). */
+  readonly lookupTimeoutMs: number;
+}
+
+/** What the server negotiated from a ClientHello (RFC 5246 §7.4.1.3). */
+export interface Negotiated {
+  readonly suite: CipherSuite;
+  readonly extendedMasterSecret: boolean;
+  readonly secureRenegotiation: boolean;
+}
+
+/** Chooses suite and extensions for `ch`, or throws the alert RFC 5246 names. */
+export function negotiate(ch: ClientHello, suites: readonly CipherSuite[]): Negotiated {
+  // DTLS versions count down: 1.2 = {254,253} is numerically below 1.0 = {254,255} (RFC 6347 §4.1).
+  if (ch.clientVersion > DTLS12) throw new AlertError(AlertDescription.protocol_version, 'the client does not offer DTLS 1.2');
+  if (!ch.compressionMethods.includes(COMPRESSION_NULL)) {
+    throw new AlertError(AlertDescription.handshake_failure, 'the client does not offer null compression');
+  }
+  const suite = suites.find((s) => ch.cipherSuites.includes(s.id));
+  if (suite === undefined) throw new AlertError(AlertDescription.handshake_failure, 'no cipher suite in common');
+  const reneg = findExtension(ch.extensions, ExtensionType.renegotiation_info);
+  if (reneg !== undefined && decodeRenegotiationInfo(reneg.data).length !== 0) {
+    throw new AlertError(AlertDescription.handshake_failure, 'non-empty renegotiation_info on an initial handshake (RFC 5746 §3.6)');
+  }
+  return {
+    suite,
+    extendedMasterSecret: findExtension(ch.extensions, ExtensionType.extended_master_secret) !== undefined,
+    secureRenegotiation: reneg !== undefined || ch.cipherSuites.includes(CipherSuiteId.TLS_EMPTY_RENEGOTIATION_INFO_SCSV),
+  };
+}
+
+export class ServerConnection extends DtlsConnection {
+  private readonly serverRandom: Uint8Array;
+  private negotiated: Negotiated | undefined;
+  private keyExchangeSeen = false;
+  private lookupDone = false;
+  private master: SecretBytes | undefined;
+  /** The authenticated psk_identity (valid once established). */
+  identity: Uint8Array | undefined;
+
+  constructor(
+    private readonly sopts: ServerConnectionOptions,
+    hooks: ConnectionHooks,
+    private readonly hello: ClientHello,
+    private readonly helloSeq: number,
+    helloBody: Uint8Array,
+    helloRecordSeq: number,
+  ) {
+    super(sopts, hooks);
+    this.layer.startEpoch0At(helloRecordSeq);
+    this.serverRandom = sopts.rng(32);
+    // RFC 6347 §4.2.2: our message_seq continues from the ClientHello's; the next one we expect follows it.
+    this.sendSeq = helloSeq;
+    if (this.reassembler) this.reassembler.expectedSeq = helloSeq + 1;
+    this.addToTranscript(HandshakeType.client_hello, helloSeq, helloBody);
+  }
+
+  get clientRandom(): Uint8Array {
+    return this.hello.random;
+  }
+
+  get suite(): CipherSuite | undefined {
+    return this.negotiated?.suite;
+  }
+
+  get extendedMasterSecret(): boolean {
+    return this.negotiated?.extendedMasterSecret ?? false;
+  }
+
+  /** Whether `ch` is a retransmission of the ClientHello this handshake answers. */
+  isSameHello(ch: ClientHello, messageSeq: number): boolean {
+    return messageSeq === this.helloSeq && Buffer.compare(ch.random, this.hello.random) === 0;
+  }
+
+  /** Negotiates and sends flight 4. */
+  start(): void {
+    try {
+      this.negotiated = negotiate(this.hello, this.sopts.cipherSuites);
+    } catch (err) {
+      this.failWith(err);
+      return;
+    }
+    const extensions: Extension[] = [];
+    if (this.negotiated.secureRenegotiation) {
+      extensions.push({ type: ExtensionType.renegotiation_info, data: encodeRenegotiationInfo(new Uint8Array(0)) });
+    }
+    if (this.negotiated.extendedMasterSecret) {
+      extensions.push({ type: ExtensionType.extended_master_secret, data: encodeExtendedMasterSecret() });
+    }
+    const items: FlightItem[] = [
+      this.handshakeItem(
+        HandshakeType.server_hello,
+        encodeServerHello({
+          serverVersion: DTLS12,
+          random: this.serverRandom,
+          sessionId: new Uint8Array(0),
+          cipherSuite: this.negotiated.suite.id,
+          compressionMethod: COMPRESSION_NULL,
+          ...(extensions.length > 0 ? { extensions } : {}),
+        }),
+      ),
+    ];
+    if (this.sopts.pskIdentityHint !== undefined) {
+      items.push(this.handshakeItem(HandshakeType.server_key_exchange, encodeServerKeyExchangePsk({ pskIdentityHint: this.sopts.pskIdentityHint })));
+    }
+    items.push(this.handshakeItem(HandshakeType.server_hello_done, encodeServerHelloDone()));
+    for (const it of items) if (it.kind === 'handshake') this.addToTranscript(it.msgType, it.messageSeq, it.body);
+    this.sendFlight(items, false);
+  }
+
+  /** The client sent flight 3 again: flight 4 was lost. */
+  onHelloRetransmitted(): void {
+    if (!this.keyExchangeSeen) this.onPeerRetransmitted();
+  }
+
+  protected expectedTypes(): readonly number[] {
+    return this.keyExchangeSeen ? [HandshakeType.finished] : [HandshakeType.client_key_exchange];
+  }
+
+  protected ccsExpected(): boolean {
+    return this.keyExchangeSeen;
+  }
+
+  protected awaitingPeerFinished(): boolean {
+    return this.lookupDone && !this.established;
+  }
+
+  protected isRenegotiationRequest(msgType: number): boolean {
+    return msgType === HandshakeType.client_hello;
+  }
+
+  protected onHandshakeMessage(msg: HandshakeMessage): void {
+    if (msg.msgType === HandshakeType.client_key_exchange) this.onKeyExchange(msg);
+    else this.onClientFinished(msg);
+  }
+
+  private onKeyExchange(msg: HandshakeMessage): void {
+    const { pskIdentity } = decodeClientKeyExchangePsk(msg.body);
+    if (pskIdentity.length === 0) throw new AlertError(AlertDescription.unknown_psk_identity, 'empty psk_identity');
+    this.keyExchangeSeen = true;
+    this.identity = pskIdentity;
+    this.addToTranscript(msg.msgType, msg.messageSeq, msg.body);
+    // PREPARING: the client's retransmitted flight 5 is absorbed until the lookup ends.
+    this.state = 'preparing';
+    void this.lookup(pskIdentity);
+  }
+
+  private async lookup(identity: Uint8Array): Promise<void> {
+    let timer: { cancel(): void } | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = this.opts.clock.setTimer(this.sopts.lookupTimeoutMs, () => resolve('timeout'));
+    });
+    let psk: Uint8Array | SecretBytes | undefined | 'timeout';
+    try {
+      psk = await Promise.race([this.sopts.pskLookup(identity), timeout]);
+    } catch (err) {
+      this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'PSK lookup failed');
+      psk = 'timeout';
+    } finally {
+      timer?.cancel();
+    }
+    if (this.closed) return;
+    if (psk === 'timeout') {
+      this.fail(AlertDescription.internal_error, 'the PSK lookup failed or timed out');
+      return;
+    }
+    if (psk === undefined) {
+      this.fail(AlertDescription.unknown_psk_identity, 'unknown psk_identity');
+      return;
+    }
+    try {
+      this.installKeys(psk);
+    } catch (err) {
+      this.failWith(err);
+      return;
+    }
+    this.lookupDone = true;
+    this.state = 'waiting';
+    this.drainPending();
+  }
+
+  private installKeys(psk: Uint8Array | SecretBytes): void {
+    const n = this.negotiated;
+    if (n === undefined) throw new AlertError(AlertDescription.internal_error, 'not negotiated');
+    const keys = deriveSessionKeys({
+      psk: psk instanceof SecretBytes ? psk : new SecretBytes(psk),
+      suite: n.suite,
+      clientRandom: this.hello.random,
+      serverRandom: this.serverRandom,
+      extendedMasterSecret: n.extendedMasterSecret,
+      transcript: this.transcript,
+      role: 'server',
+    });
+    this.master = keys.master;
+    this.opts.keyLog?.log(this.hello.random, keys.master);
+    this.layer.setReadCipher(1, keys.read);
+    this.layer.setWriteCipher(1, keys.write);
+  }
+
+  private onClientFinished(msg: HandshakeMessage): void {
+    const { verifyData: received } = decodeFinished(msg.body);
+    if (this.master === undefined || !checkVerifyData(this.master, 'client', transcriptHash(this.transcript), received)) {
+      throw new AlertError(AlertDescription.decrypt_error, 'the client Finished does not verify: wrong PSK (RFC 5246 §7.4.9)');
+    }
+    this.addToTranscript(msg.msgType, msg.messageSeq, msg.body);
+    const fin = this.handshakeItem(
+      HandshakeType.finished,
+      encodeFinished({ verifyData: verifyData(this.master, 'server', transcriptHash(this.transcript)) }),
+      1,
+    );
+    this.sendFlight([this.ccsItem(), fin], true);
+    this.useWriteEpoch(1);
+    this.complete();
+  }
+}

@@ -1,0 +1,10 @@
+export { CIPHER_SUITES, type CipherSuite, cipherSuiteById } from './ciphersuite/cipher-suite.js';
+export { DtlsClient, DtlsClientSession, type DtlsConnectOptions, HandshakeError, type ClientTransport } from './endpoint/client.js';
+export type { CloseReason } from './endpoint/connection.js';
+export { DEFAULT_MTU } from './endpoint/options.js';
+export { DtlsServer, type DtlsServerOptions, type DatagramSink, type ServerStats } from './endpoint/server.js';
+export type { PskLookup } from './endpoint/server-connection.js';
+export { DtlsSession } from './endpoint/session.js';
+export { RETRANSMIT_CONSTRAINED, RETRANSMIT_DEFAULT, RETRANSMIT_PROFILES, type RetransmitConfig } from './fsm/retransmit.js';
+export { KeyLogWriter, openKeyLog } from './keylog.js';
+export { AlertDescription, alertName, CipherSuiteId } from './wire/constants.js';

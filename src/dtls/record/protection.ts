@@ -1,0 +1,122 @@
+/**
+ * AEAD record protection for the AES-CCM suites (RFC 5246 §6.2.3.3, RFC 6655 §3, RFC 6347 §4.1.2.1):
+ *
+ *   nonce          = write_IV(4, the salt) ‖ nonce_explicit(8)                           RFC 6655 §3
+ *   nonce_explicit = epoch(2) ‖ sequence_number(6): deterministic, never random         RFC 7925 §3.3
+ *   additional_data = epoch(2) ‖ sequence_number(6) ‖ type(1) ‖ version(2) ‖ length(2)  RFC 5246 §6.2.3.3
+ *                    (DTLS seq_num is epoch ‖ sequence_number, RFC 6347 §4.1.2.1; length = plaintext length)
+ *   fragment        = nonce_explicit(8) ‖ ciphertext ‖ tag(8 or 16)
+ *
+ * The receiver takes nonce_explicit from the record, not from its own counters (RFC 6655 §3), and
+ * the AAD from the record header. Anything malformed is reported as undefined, so that the caller
+ * drops the record silently (RFC 6347 §4.1.2.7) and nothing throws into a socket callback.
+ */
+import { ccmDecrypt, ccmEncrypt } from '../../crypto/ccm.js';
+import type { CipherSuite } from '../ciphersuite/cipher-suite.js';
+import type { CipherState } from './cipher-state.js';
+
+/** ProtocolVersion of DTLS 1.2, {254, 253} (RFC 6347 §4.1). */
+export const DTLS12_VERSION = 0xfefd;
+/** Largest TLSPlaintext.length, 2^14 (RFC 5246 §6.2.1). */
+export const MAX_PLAINTEXT_LENGTH = 0x4000;
+/** Largest epoch, uint16 (RFC 6347 §4.1). */
+export const MAX_EPOCH = 0xffff;
+/** Largest sequence number, uint48 (RFC 6347 §4.1). */
+export const MAX_SEQUENCE = 0xffff_ffff_ffff;
+
+const SALT = 4; // fixed_iv_length of every CCM suite (RFC 6655 §3)
+const EXPLICIT = 8; // record_iv_length (RFC 6655 §3)
+const AAD_LENGTH = 13; // seq_num(8) + type(1) + version(2) + length(2)
+const TWO_32 = 0x1_0000_0000;
+
+// Scratch buffers for the nonce and AAD of one record. ccmEncrypt/ccmDecrypt are synchronous and keep
+// no reference, so one pair serves every CipherState without a per-record allocation.
+const nonce = new Uint8Array(SALT + EXPLICIT);
+const aad = new Uint8Array(AAD_LENGTH);
+// An empty plaintext as a view of a non-empty buffer: Node 20 with OpenSSL 3 fails CCM encryption
+// ("tag not set") when update() gets a zero-length ArrayBuffer, which has no backing store.
+const EMPTY = new Uint8Array(1).subarray(0, 0);
+
+/** Octets a protected record adds to its plaintext: nonce_explicit and tag. */
+export function recordOverhead(suite: CipherSuite): number {
+  return suite.recordIvLength + suite.tagLength;
+}
+
+function validHeader(contentType: number, epoch: number, seq: number): boolean {
+  return (
+    Number.isInteger(contentType) && contentType >= 0 && contentType <= 0xff &&
+    Number.isInteger(epoch) && epoch >= 0 && epoch <= MAX_EPOCH &&
+    Number.isInteger(seq) && seq >= 0 && seq <= MAX_SEQUENCE
+  );
+}
+
+/** Fills `aad` with the RFC 5246 §6.2.3.3 additional data (its first 8 octets are epoch ‖ seq). */
+function fillAad(contentType: number, epoch: number, seq: number, length: number): void {
+  const hi = Math.floor(seq / TWO_32);
+  const lo = seq % TWO_32;
+  aad[0] = epoch >>> 8;
+  aad[1] = epoch & 0xff;
+  aad[2] = hi >>> 8;
+  aad[3] = hi & 0xff;
+  aad[4] = lo >>> 24;
+  aad[5] = (lo >>> 16) & 0xff;
+  aad[6] = (lo >>> 8) & 0xff;
+  aad[7] = lo & 0xff;
+  aad[8] = contentType;
+  aad[9] = DTLS12_VERSION >>> 8;
+  aad[10] = DTLS12_VERSION & 0xff;
+  aad[11] = length >>> 8;
+  aad[12] = length & 0xff;
+}
+
+/**
+ * Encrypts one record's plaintext and returns its fragment (nonce_explicit ‖ ciphertext ‖ tag).
+ * `epoch` and `seq` are the record header's; the caller never reuses a (key, epoch, seq).
+ */
+export function protectRecord(
+  state: CipherState,
+  contentType: number,
+  epoch: number,
+  seq: number,
+  plaintext: Uint8Array,
+): Uint8Array {
+  if (!validHeader(contentType, epoch, seq)) {
+    throw new RangeError(`bad record header: type ${contentType}, epoch ${epoch}, seq ${seq}`);
+  }
+  if (plaintext.length > MAX_PLAINTEXT_LENGTH) {
+    throw new RangeError(`record plaintext of ${plaintext.length} octets exceeds ${MAX_PLAINTEXT_LENGTH}`);
+  }
+  fillAad(contentType, epoch, seq, plaintext.length);
+  nonce.set(state.iv.expose(), 0);
+  nonce.set(aad.subarray(0, EXPLICIT), SALT);
+  const input = plaintext.length === 0 ? EMPTY : plaintext;
+  const sealed = ccmEncrypt(state.key.expose(), nonce, input, aad, state.suite.tagLength);
+  const fragment = new Uint8Array(EXPLICIT + sealed.length);
+  fragment.set(aad.subarray(0, EXPLICIT), 0);
+  fragment.set(sealed, EXPLICIT);
+  return fragment;
+}
+
+/**
+ * Verifies and decrypts one record's fragment; undefined for a fragment that is too short or too
+ * long, a header out of range, or a tag that does not verify. Never throws.
+ */
+export function unprotectRecord(
+  state: CipherState,
+  contentType: number,
+  epoch: number,
+  seq: number,
+  fragment: Uint8Array,
+): Uint8Array | undefined {
+  const tagLength = state.suite.tagLength;
+  const length = fragment.length - EXPLICIT - tagLength;
+  if (length < 0 || length > MAX_PLAINTEXT_LENGTH || !validHeader(contentType, epoch, seq)) return undefined;
+  fillAad(contentType, epoch, seq, length);
+  nonce.set(state.iv.expose(), 0);
+  nonce.set(fragment.subarray(0, EXPLICIT), SALT);
+  try {
+    return ccmDecrypt(state.key.expose(), nonce, fragment.subarray(EXPLICIT), aad, tagLength);
+  } catch {
+    return undefined;
+  }
+}
