@@ -65,13 +65,12 @@ const decoders: Record<string, (b: Uint8Array) => unknown> = {
   decodeConnectionId,
 };
 
-/** Real message bodies, so that mutations reach deep into the decoders. */
+/** Real datagrams, record fragments and message bodies, so that mutations reach deep into the decoders. */
+const datagrams = [...Object.values(pskCcm8), ...Object.values(ecdhePsk)];
 const seeds: Uint8Array[] = [
-  ...[pskCcm8.clientHelloWithCookie, pskCcm8.helloVerifyRequest, pskCcm8.serverFlight, pskCcm8.clientFlight].flatMap(
-    (d) => handshakeFragments(d).map((f) => f.body),
-  ),
-  ...[ecdhePsk.clientHello, ecdhePsk.serverFlight].flatMap((d) => handshakeFragments(d).map((f) => f.body)),
-  ...Object.values(pskCcm8).map(hex),
+  ...datagrams.map(hex),
+  ...datagrams.flatMap((d) => decodeRecords(hex(d)).records.map((r) => r.fragment)),
+  ...datagrams.flatMap((d) => handshakeFragments(d).map((f) => f.body)),
 ];
 
 /** A real body with a few octets overwritten, optionally cut short, optionally extended. */
@@ -92,9 +91,9 @@ const mutated = fc
 /** Arbitrary bytes, and mutations of real bodies (which reach deeper into the decoders). */
 const inputs = fc.oneof(fc.uint8Array({ maxLength: 300 }), mutated);
 
-function decodesOrThrowsDecodeError(decode: (b: Uint8Array) => unknown, bytes: Uint8Array): boolean {
+function decodesOrThrowsDecodeError(decode: (b: Uint8Array) => unknown, input: Uint8Array): boolean {
   try {
-    decode(bytes);
+    decode(input);
     return true;
   } catch (e) {
     return e instanceof DecodeError;
@@ -104,14 +103,14 @@ function decodesOrThrowsDecodeError(decode: (b: Uint8Array) => unknown, bytes: U
 describe('every decoder either decodes or throws DecodeError', () => {
   for (const [name, decode] of Object.entries(decoders)) {
     it(name, () => {
-      fc.assert(fc.property(inputs, (bytes) => decodesOrThrowsDecodeError(decode, bytes)), RUNS);
+      fc.assert(fc.property(inputs, (input) => decodesOrThrowsDecodeError(decode, input)), RUNS);
     });
   }
 
   it('decodeRecords never throws and returns at most one malformed', () => {
     fc.assert(
-      fc.property(inputs, (bytes) => {
-        const { malformed } = decodeRecords(bytes, { cidLength: 1 });
+      fc.property(inputs, (input) => {
+        const { malformed } = decodeRecords(input, { cidLength: 1 });
         return malformed === 0 || malformed === 1;
       }),
       RUNS,
@@ -161,7 +160,8 @@ describe('decode(encode(x)) = x', () => {
     encodeRecord,
     (b) => decodeRecord(b),
   );
-  roundTrip('alert', fc.record({ level: fc.constantFrom(1 as const, 2 as const), description: u8 }), encodeAlert, decodeAlert);
+  const alert = fc.record({ level: fc.constantFrom(1 as const, 2 as const), description: u8 });
+  roundTrip('alert', alert, encodeAlert, decodeAlert);
   const clientHelloFields = fc.record({
     clientVersion: u16,
     random: bytes(32, 32),
@@ -184,11 +184,21 @@ describe('decode(encode(x)) = x', () => {
   const skePsk = fc.record({ pskIdentityHint: bytes(0, 300) });
   roundTrip('server key exchange psk', skePsk, encodeServerKeyExchangePsk, decodeServerKeyExchangePsk);
   const skeEcdhe = fc.record({ pskIdentityHint: bytes(0, 40), namedCurve: u16, publicKey: bytes(1, 255) });
-  roundTrip('server key exchange ecdhe_psk', skeEcdhe, encodeServerKeyExchangeEcdhePsk, decodeServerKeyExchangeEcdhePsk);
+  roundTrip(
+    'server key exchange ecdhe_psk',
+    skeEcdhe,
+    encodeServerKeyExchangeEcdhePsk,
+    decodeServerKeyExchangeEcdhePsk,
+  );
   const ckePsk = fc.record({ pskIdentity: bytes(0, 300) });
   roundTrip('client key exchange psk', ckePsk, encodeClientKeyExchangePsk, decodeClientKeyExchangePsk);
   const ckeEcdhe = fc.record({ pskIdentity: bytes(0, 40), publicKey: bytes(1, 255) });
-  roundTrip('client key exchange ecdhe_psk', ckeEcdhe, encodeClientKeyExchangeEcdhePsk, decodeClientKeyExchangeEcdhePsk);
+  roundTrip(
+    'client key exchange ecdhe_psk',
+    ckeEcdhe,
+    encodeClientKeyExchangeEcdhePsk,
+    decodeClientKeyExchangeEcdhePsk,
+  );
   roundTrip('finished', fc.record({ verifyData: bytes(12, 12) }), encodeFinished, decodeFinished);
   roundTrip('extensions', extensionList, encodeExtensions, decodeExtensions);
 
@@ -211,7 +221,13 @@ describe('decode(encode(x)) = x', () => {
   );
 
   const fragment = fc
-    .record({ msgType: u8, messageSeq: u16, before: fc.nat({ max: 100 }), body: bytes(0, 50), after: fc.nat({ max: 100 }) })
+    .record({
+      msgType: u8,
+      messageSeq: u16,
+      before: fc.nat({ max: 100 }),
+      body: bytes(0, 50),
+      after: fc.nat({ max: 100 }),
+    })
     .map(({ msgType, messageSeq, before, body, after }) => ({
       msgType,
       messageSeq,
