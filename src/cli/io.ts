@@ -24,13 +24,23 @@ export interface CliIo {
   untilStopped?: () => Promise<void>;
 }
 
-/** The process's own io. */
+/** The process's own io; long-running commands stop on SIGINT or SIGTERM. */
 export function processIo(): CliIo {
   return {
     stdout: (t) => void process.stdout.write(t),
     stderr: (t) => void process.stderr.write(t),
     env: process.env,
+    untilStopped: () =>
+      new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      }),
   };
+}
+
+/** Waits until a long-running command should stop. */
+export function untilStopped(io: CliIo): Promise<void> {
+  return io.untilStopped ? io.untilStopped() : new Promise<void>(() => undefined);
 }
 
 /** Raised by a command to end with a given status after printing its own message. */
@@ -62,7 +72,7 @@ export function wireProgram(program: Command, io: CliIo): Command {
     .configureOutput({
       writeOut: (s) => io.stdout(s),
       writeErr: (s) => io.stderr(s),
-      outputError: (s, write) => write(s.endsWith('\n') ? s : `${s}\n`),
+      outputError: (s, write) => write(`${oneLine(s)}\n`),
     });
   for (const sub of program.commands) wireProgram(sub, io);
   return program;
@@ -82,12 +92,20 @@ export async function runProgram(program: Command, argv: readonly string[], io: 
   }
 }
 
+/**
+ * An error message as one line: line breaks (commander's "(Did you mean …?)" suggestion, or a line
+ * break inside a flag value echoed back) become spaces, so that a script reads exactly one line.
+ */
+function oneLine(s: string): string {
+  return s.trim().replace(/\s*[\r\n\v\f\u0085\u2028\u2029]+\s*/g, ' ');
+}
+
 function reportError(err: unknown, io: CliIo): number {
   if (err instanceof CommanderError) {
-    // help and version "errors" are successful exits; commander already printed its message.
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
-      return ExitCode.ok;
-    }
+    // --help and --version are successful exits; help shown because no command was given (commander
+    // exit code 1) is bad input. Commander already printed its message.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return ExitCode.ok;
+    if (err.code === 'commander.help') return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     return ExitCode.usage;
   }
   if (err instanceof ExitError) {
@@ -95,14 +113,14 @@ function reportError(err: unknown, io: CliIo): number {
     return err.exitCode;
   }
   if (err instanceof ConfigError) {
-    io.stderr(`error: ${err.message}\n`);
+    io.stderr(`error: ${oneLine(err.message)}\n`);
     return ExitCode.usage;
   }
   if (err instanceof StackError) {
-    io.stderr(`error: ${err.message} (${err.code})\n`);
+    io.stderr(`error: ${oneLine(err.message)} (${err.code})\n`);
     return ExitCode.failure;
   }
   const message = err instanceof Error ? err.message : String(err);
-  io.stderr(`error: ${message}\n`);
+  io.stderr(`error: ${oneLine(message)}\n`);
   return ExitCode.failure;
 }

@@ -1,6 +1,7 @@
 /** Entry point of the `bin/` shims: picks the program by binary name and exits with its status. */
 import { Command } from 'commander';
 import { createE2mProgram } from './e2m/index.js';
+import { createEmseServerProgram } from './emse-server/index.js';
 import { type CliIo, ExitCode, ExitError, processIo, runProgram } from './io.js';
 import { createUeClientProgram } from './ue-client/index.js';
 
@@ -9,7 +10,7 @@ export type BinaryName = 'e2m' | 'ue-client' | 'emse-server' | 'emks-server' | '
 const factories: Record<BinaryName, (io: CliIo) => Command> = {
   e2m: (io) => createE2mProgram(io),
   'ue-client': (io) => createUeClientProgram(io),
-  'emse-server': () => unavailableProgram('emse-server'),
+  'emse-server': (io) => createEmseServerProgram(io),
   'emks-server': () => unavailableProgram('emks-server'),
   'hss-sim': () => unavailableProgram('hss-sim'),
 };

@@ -10,6 +10,7 @@ import {
   decodeHandshakeFragments,
   encodeHandshakeFragment,
   fragmentHandshake,
+  type HandshakeFragment,
 } from '../../src/dtls/handshake/header.js';
 import { decodeClientHello, encodeClientHello } from '../../src/dtls/handshake/client-hello.js';
 import { decodeServerHello, encodeServerHello } from '../../src/dtls/handshake/server-hello.js';
@@ -245,10 +246,13 @@ describe('decode(encode(x)) = x', () => {
 });
 
 describe('reassembly', () => {
-  it('any fragmentation, shuffled and partly duplicated, gives back the message', () => {
-    const delivery = fc.tuple(bytes(0, 600), fc.integer({ min: 1, max: 200 })).chain(([body, size]) => {
-      const frags = fragmentHandshake(11, 0, body, size).flatMap((b) => decodeHandshakeFragments(b));
-      const order = fc.subarray(frags).chain((repeats) => {
+  it('any fragmentation, shuffled, with overlapping and duplicate extras, gives back the message', () => {
+    const size = fc.integer({ min: 1, max: 200 });
+    const delivery = fc.tuple(bytes(0, 600), size, size).chain(([body, size1, size2]) => {
+      const cut = (n: number): HandshakeFragment[] =>
+        fragmentHandshake(11, 0, body, n).flatMap((b) => decodeHandshakeFragments(b));
+      const frags = cut(size1);
+      const order = fc.subarray([...frags, ...cut(size2)]).chain((repeats) => {
         const all = [...frags, ...repeats];
         return fc.shuffledSubarray(all, { minLength: all.length, maxLength: all.length });
       });

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { createUeClientProgram } from '../ue-client/index.js';
+import { createEmseServerProgram } from '../emse-server/index.js';
 import { addKdfCommand } from './kdf.js';
 
 /** Builds the `e2m` program for `io`. */
@@ -11,5 +12,6 @@ export function createE2mProgram(io: CliIo): Command {
     .version('0.1.0');
   addKdfCommand(program, io);
   program.addCommand(createUeClientProgram(io, 'ue'));
+  program.addCommand(createEmseServerProgram(io, 'emse'));
   return program;
 }

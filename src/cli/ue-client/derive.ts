@@ -72,11 +72,14 @@ export function addDeriveCommand(program: Command, io: CliIo): void {
       const kidMode = choiceFlag('--kid-mode', flags.kidMode, KID_MODES);
       const json = flags.json === true;
       const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
-      const flagged = <T>(flag: string, f: () => T): T => {
+      // Reports an error of `f` against `flag`, or against byOption[option] for a ConfigError whose
+      // option belongs to another flag.
+      const flagged = <T>(flag: string, f: () => T, byOption: Readonly<Record<string, string>> = {}): T => {
         try {
           return f();
         } catch (err) {
-          if (err instanceof ConfigError || err instanceof Error) throw new ConfigError(flag, err.message);
+          if (err instanceof ConfigError) throw new ConfigError(byOption[err.option] ?? flag, err.message);
+          if (err instanceof Error) throw new ConfigError(flag, err.message);
           throw err;
         }
       };
@@ -100,12 +103,12 @@ export function addDeriveCommand(program: Command, io: CliIo): void {
       const kakma = flagged('--identity', () => deriveKakma(kausf, identity));
       const aTid = deriveAtid(kausf, identity);
       const realm = flags.realm ?? flags.snName.replace(/^5G:/, '');
-      const akid = flagged('--realm', () => renderAkid(flags.rid, aTid, realm));
+      // The realm comes from --realm, or else from --sn-name; it is the only part of the A-KID whose
+      // length is not bounded, so an over-long psk_identity is reported against it too.
+      const realmFlag = flags.realm === undefined ? '--sn-name' : '--realm';
+      const akid = flagged(realmFlag, () => renderAkid(flags.rid, aTid, realm), { rid: '--rid' });
+      const pskIdentity = flagged(realmFlag, () => text(akmaPskIdentity(akid)));
       const kaf = flagged('--emse-id', () => deriveKaf(kakma, emseId, uaProtocolIdForTlsSuite(TLS_PSK_WITH_AES_128_CCM_8)));
-      printResult(
-        io,
-        { kausf: toHex(kausf), kakma: toHex(kakma), aTid: toHex(aTid), akid, kaf: toHex(kaf), pskIdentity: text(akmaPskIdentity(akid)) },
-        json,
-      );
+      printResult(io, { kausf: toHex(kausf), kakma: toHex(kakma), aTid: toHex(aTid), akid, kaf: toHex(kaf), pskIdentity }, json);
     });
 }

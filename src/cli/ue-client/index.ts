@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { addDeriveCommand } from './derive.js';
+import { addHandshakeCommand } from './handshake.js';
 import { addMilenageCommand } from './milenage.js';
 import { addUsimCommand } from './usim.js';
 
@@ -13,6 +14,7 @@ export function createUeClientProgram(io: CliIo, name = 'ue-client'): Command {
   addMilenageCommand(program, io);
   addUsimCommand(program, io);
   addDeriveCommand(program, io);
+  addHandshakeCommand(program, io);
   return program;
 }
 

@@ -50,8 +50,8 @@ export class HandshakeError extends StackError {
 
 function handshakeMessage(r: CloseReason): string {
   if (r.alert === undefined) return r.message;
-  const who = r.kind === 'alert_received' ? 'server sent' : 'client sent';
-  return `${who} alert ${alertName(r.alert)} (${r.alert}): ${r.message}`;
+  if (r.kind === 'alert_received') return `the server sent alert ${alertName(r.alert)} (${r.alert})`;
+  return `the client sent alert ${alertName(r.alert)} (${r.alert}): ${r.message}`;
 }
 
 /** A client session: the DtlsSession API plus what the handshake learned. */

@@ -1,0 +1,1 @@
+export { CoapSessionSocket, type CoapSessionInfo, looksLikeCoapRequest } from './server-socket.js';

@@ -1,0 +1,120 @@
+/**
+ * The EMSE's application layer: a node-coap server over the DTLS sessions (DESIGN.md §7), with a
+ * small router whose handlers see the authenticated identity, plus an echo of raw application data
+ * that is not CoAP (handy with openssl s_client and gnutls-cli).
+ */
+import coap from 'coap';
+import type { IncomingMessage, OutgoingMessage } from 'coap';
+import type { AddressInfo } from 'node:net';
+import { CoapSessionSocket, type CoapSessionInfo, looksLikeCoapRequest } from '../coap/server-socket.js';
+import type { DtlsServer } from '../dtls/endpoint/server.js';
+import type { Logger } from '../util/log.js';
+
+/** What a resource handler gets besides node-coap's request and response. */
+export interface ResourceContext {
+  /** The psk_identity the DTLS handshake authenticated, as text. */
+  readonly identity: string;
+  readonly session: CoapSessionInfo['session'];
+}
+
+export type ResourceHandler = (req: IncomingMessage, res: OutgoingMessage, ctx: ResourceContext) => void | Promise<void>;
+
+export interface Resource {
+  /** Path without leading slash, e.g. "hello". */
+  readonly path: string;
+  /** CoRE Link Format attributes for /.well-known/core (RFC 6690), e.g. `rt="e2m.hello"`. */
+  readonly attributes?: string;
+  readonly methods: Readonly<Partial<Record<'GET' | 'POST' | 'PUT' | 'DELETE', ResourceHandler>>>;
+}
+
+/** GET /hello: greets the authenticated identity. */
+export const helloResource: Resource = {
+  path: 'hello',
+  attributes: 'rt="e2m.hello";ct=0',
+  methods: {
+    GET: (_req, res, ctx) => {
+      res.setOption('Content-Format', 'text/plain');
+      res.end(`Hello, ${ctx.identity}!`);
+    },
+  },
+};
+
+/** POST /echo: returns the payload (Block-wise capable through node-coap). */
+export const echoResource: Resource = {
+  path: 'echo',
+  attributes: 'rt="e2m.echo"',
+  methods: {
+    POST: (req, res) => {
+      res.code = '2.04';
+      res.end(req.payload);
+    },
+  },
+};
+
+export interface CoapAppOptions {
+  readonly resources: readonly Resource[];
+  readonly logger: Logger;
+  /** Echo raw (non-CoAP) application data back to its sender. Default true. */
+  readonly echoRaw?: boolean;
+}
+
+/** Serves CoAP on every session of `dtls`; returns a function that stops it. */
+export function attachCoapApp(dtls: DtlsServer, local: () => AddressInfo, opts: CoapAppOptions): { close(): void } {
+  const socket = new CoapSessionSocket(local);
+  const table = new Map(opts.resources.map((r) => [r.path, r]));
+  const wellKnown = opts.resources.map((r) => `</${r.path}>${r.attributes ? `;${r.attributes}` : ''}`).join(',');
+  const server = coap.createServer({
+    // RFC 7252 §9.1.1: exchanges belong to the DTLS session, not to address:port.
+    clientIdentifier: (req) => {
+      const r = req.rsinfo as unknown as CoapSessionInfo;
+      return `${r.address}|${r.port}|${r.sessionId}`;
+    },
+  });
+  server.on('request', (req: IncomingMessage, res: OutgoingMessage) => {
+    const info = req.rsinfo as unknown as CoapSessionInfo;
+    const path = (req.url.split('?')[0] ?? '').replace(/^\/+/, '');
+    if (path === '.well-known/core' && req.method === 'GET') {
+      res.setOption('Content-Format', 'application/link-format');
+      res.end(wellKnown);
+      return;
+    }
+    const resource = table.get(path);
+    if (resource === undefined) {
+      res.code = '4.04';
+      res.end();
+      return;
+    }
+    const handler = resource.methods[req.method as 'GET'];
+    if (handler === undefined) {
+      res.code = '4.05';
+      res.end();
+      return;
+    }
+    Promise.resolve(handler(req, res, { identity: info.identity, session: info.session })).catch((err: unknown) => {
+      opts.logger.warn({ err: err instanceof Error ? err.message : String(err), path }, 'CoAP handler failed');
+      try {
+        res.code = '5.00';
+        res.end();
+      } catch {
+        // the response was already sent
+      }
+    });
+  });
+  server.on('error', (err: Error) => opts.logger.warn({ err: err.message }, 'CoAP server error'));
+  server.listen(socket as never);
+
+  const onData = (session: Parameters<CoapSessionSocket['deliver']>[0], data: Uint8Array): void => {
+    if (looksLikeCoapRequest(data)) socket.deliver(session, data);
+    else if (opts.echoRaw !== false) session.send(data);
+  };
+  const onClose = (session: Parameters<CoapSessionSocket['forget']>[0]): void => socket.forget(session);
+  dtls.on('data', onData);
+  dtls.on('close', onClose);
+  return {
+    close: () => {
+      dtls.off('data', onData);
+      dtls.off('close', onClose);
+      server.close();
+    },
+  };
+}
