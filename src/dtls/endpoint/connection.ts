@@ -132,8 +132,10 @@ export abstract class DtlsConnection {
     const plain = this.layer.open(rec);
     if (plain === undefined) {
       this.dropped++;
-      // A peer Finished that fails authentication means the two sides hold different keys.
-      if (rec.epoch === 1 && this.layer.lastDrop === 'auth' && this.awaitingPeerFinished()) {
+      // A peer Finished that fails authentication means the two sides hold different keys. Only a
+      // handshake record can be that Finished: a stale alert or data record from an earlier session
+      // on the same port (held back before our ChangeCipherSpec) must not end this handshake.
+      if (rec.epoch === 1 && rec.type === ContentType.handshake && this.layer.lastDrop === 'auth' && this.awaitingPeerFinished()) {
         this.fail(AlertDescription.decrypt_error, 'the peer Finished record did not authenticate: wrong PSK');
       }
       return false;
