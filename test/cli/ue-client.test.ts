@@ -378,7 +378,8 @@ function deriveCases(e: ProfileEntry): DeriveCase[] | string {
     }
     case 'scefPskIdentity': {
       const argv = ['derive', '--profile', 'scef', '--ck', FILL.ck, '--ik', FILL.ik, '--rand', FILL.rand, '--emse-id', FILL.emseId];
-      return [{ name: e.id, argv: [...argv, '--identity', input(e, 'guti')], expected: { pskIdentity: expected }, pskIdentityHex: need(e.expected_hex, e.id) }];
+      const pskIdentityHex = need(e.expected_hex, e.id);
+      return [{ name: e.id, argv: [...argv, '--identity', input(e, 'guti')], expected: { pskIdentity: expected }, pskIdentityHex }];
     }
     case 'kausf':
       return [{ name: e.id, argv: akmaArgv(e, FILL.supi, FILL.emseId), expected: { kausf: expected } }];
@@ -528,13 +529,18 @@ function exampleArgv(help: string, sub: string): string[] {
 }
 
 describe('ue-client --help', () => {
-  it.each(['milenage', 'usim', 'derive'])('%s --help shows an example naming every required flag', async (sub) => {
+  const REQUIRED: Readonly<Record<string, readonly string[]>> = {
+    milenage: ['--k', '--rand', '--sqn', '--amf'],
+    usim: ['--k', '--opc', '--rand', '--autn', '--sqn-ms'],
+    derive: ['--ck', '--ik', '--rand', '--emse-id', '--identity'],
+  };
+
+  it.each(Object.keys(REQUIRED))('%s --help shows an example naming every required flag', async (sub) => {
     const r = await ueClient([sub, '--help']);
     expect(r.code).toBe(ExitCode.ok);
     expect(r.stdout).toContain('Example');
-    const required = { milenage: ['--k', '--rand', '--sqn', '--amf'], usim: ['--k', '--opc', '--rand', '--autn', '--sqn-ms'], derive: ['--ck', '--ik', '--rand', '--emse-id', '--identity'] }[sub] ?? [];
     const argv = exampleArgv(r.stdout, sub);
-    for (const flag of required) expect(argv).toContain(flag);
+    for (const flag of REQUIRED[sub] ?? []) expect(argv).toContain(flag);
   });
 
   const set1 = milenageSets.find((s) => s.id === 'ts35208-set1');
@@ -600,6 +606,9 @@ const milenageOk: Flags = { k: S1.k, op: S1.op, rand: S1.rand, sqn: S1.sqn, amf:
 const usimOk: Flags = { k: S1.k, opc: S1.opc, rand: S1.rand, autn: S1.autn, 'sqn-ms': 'ff9bb4d0b600' };
 const deriveOk: Flags = { ck: S1.ck, ik: S1.ik, rand: S1.rand, 'emse-id': 'emse.example.com', identity: 'sensor-17@iot.example.com' };
 const akmaOk: Flags = { ...deriveOk, profile: 'akma', identity: '001010123456789', 'sqn-xor-ak': '0304050607f7' };
+
+/** A valid DNS name (labels of 60 and 30) long enough to push `3GPP-AKMA` ‖ A-KID past 128 octets. */
+const LONG_REALM = `${'r'.repeat(60)}.${'s'.repeat(30)}`;
 
 interface BadCase {
   readonly name: string;
@@ -670,7 +679,7 @@ const badCases: BadCase[] = [
   bad('derive akma: --rid of 5 digits', 'derive', { ...akmaOk, rid: '12345' }, '--rid'),
   bad('derive akma: --rid not digits', 'derive', { ...akmaOk, rid: 'ab' }, '--rid'),
   bad('derive akma: --realm not a DNS name', 'derive', { ...akmaOk, realm: 'realm_with_underscore' }, '--realm'),
-  bad('derive akma: --realm making the psk_identity over 128 octets', 'derive', { ...akmaOk, realm: `${'r'.repeat(60)}.${'s'.repeat(30)}` }, '--realm'),
+  bad('derive akma: --realm making the psk_identity over 128 octets', 'derive', { ...akmaOk, realm: LONG_REALM }, '--realm'),
   bad('derive akma: --identity with the "imsi-" prefix', 'derive', { ...akmaOk, identity: 'imsi-001010123456789' }, '--identity'),
 ];
 

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import type { CliIo } from '../io.js';
 import { createUeClientProgram } from '../ue-client/index.js';
 import { createEmseServerProgram } from '../emse-server/index.js';
+import { addDemoCommand } from './demo.js';
 import { addKdfCommand } from './kdf.js';
 
 /** Builds the `e2m` program for `io`. */
@@ -10,6 +11,7 @@ export function createE2mProgram(io: CliIo): Command {
   const program = new Command('e2m')
     .description('e2m: AKA-bootstrapped DTLS-PSK for cellular IoT')
     .version('0.1.0');
+  addDemoCommand(program, io);
   addKdfCommand(program, io);
   program.addCommand(createUeClientProgram(io, 'ue'));
   program.addCommand(createEmseServerProgram(io, 'emse'));
