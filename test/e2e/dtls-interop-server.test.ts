@@ -57,11 +57,11 @@ afterEach(async () => {
  */
 async function startServer(
   key: Uint8Array,
-  { reply, hint = 'e2m-interop' }: { reply?: (session: DtlsSession, data: Uint8Array) => Uint8Array | string; hint?: string | undefined } = {},
+  { reply, hint = 'e2m-interop' }: { reply?: (session: DtlsSession, data: Uint8Array) => Uint8Array | string; /** null: no psk_identity_hint, so no ServerKeyExchange. */ hint?: string | null } = {},
 ): Promise<Running> {
   const server = new DtlsServer({
     pskLookup: async (identity) => (Buffer.from(identity).equals(Buffer.from(IDENTITY_BYTES)) ? key : undefined),
-    ...(hint !== undefined ? { pskIdentityHint: hint } : {}),
+    ...(hint !== null ? { pskIdentityHint: hint } : {}),
   });
   const port = await freeUdpPort();
   await server.listen(port, '127.0.0.1');
@@ -295,7 +295,7 @@ async function nodeDtlsClient(
  * HandshakeMessages table: "unsupported message type 12", thrown out of its socket handler), so
  * our server sends it no psk_identity_hint, which leaves ServerKeyExchange out (RFC 4279 §2).
  */
-const NO_HINT = { hint: undefined };
+const NO_HINT = { hint: null };
 
 describe('node-dtls-client → our server', () => {
   it('connects with CCM_8 and gets its message echoed', async () => {
