@@ -10,7 +10,8 @@ import { addKdfCommand } from './kdf.js';
 export function createE2mProgram(io: CliIo): Command {
   const program = new Command('e2m')
     .description('e2m: AKA-bootstrapped DTLS-PSK for cellular IoT')
-    .version('0.1.0');
+    .version('0.1.0')
+    .addHelpText('after', '\nExample:\n  e2m demo\n  e2m kdf --key 00112233445566778899aabbccddeeff --fc ffe0 --p 6532 --p 6d5f43496f54\n');
   addDemoCommand(program, io);
   addKdfCommand(program, io);
   program.addCommand(createUeClientProgram(io, 'ue'));

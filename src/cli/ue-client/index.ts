@@ -10,7 +10,8 @@ import { addUsimCommand } from './usim.js';
 export function createUeClientProgram(io: CliIo, name = 'ue-client'): Command {
   const program = new Command(name)
     .description('e2m device side: run AKA on the simulated USIM, derive e2m keys, talk CoAP over DTLS-PSK')
-    .version(PACKAGE_VERSION);
+    .version(PACKAGE_VERSION)
+    .addHelpText('after', `\nExample:\n  ${name} handshake 127.0.0.1:5684 --psk-identity sensor-17@iot.example.com --psk 000102030405060708090a0b0c0d0e0f\n`);
   addMilenageCommand(program, io);
   addUsimCommand(program, io);
   addDeriveCommand(program, io);
