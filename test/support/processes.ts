@@ -62,8 +62,8 @@ export function spawnPeer(command: string, args: readonly string[], options: Spa
   const notify = (): void => {
     for (const l of [...listeners]) l();
   };
-  child.stdout?.setEncoding('latin1');
-  child.stderr?.setEncoding('latin1');
+  child.stdout?.setEncoding('utf8');
+  child.stderr?.setEncoding('utf8');
   child.stdout?.on('data', (chunk: string) => {
     out.stdout += chunk;
     notify();
