@@ -5,13 +5,14 @@ import { RETRANSMIT_PROFILES } from '../../dtls/fsm/retransmit.js';
 import { openKeyLog } from '../../dtls/keylog.js';
 import { ConfigError } from '../../util/errors.js';
 import { type CliIo, ExitCode, ExitError, printResult } from '../io.js';
-import { choiceFlag, hexFlag, hostPortFlag, textFlag } from '../options.js';
+import { choiceFlag, hexFlag, hostPortFlag, intFlag, textFlag } from '../options.js';
 
 interface HandshakeFlags {
   pskIdentity: string;
   psk: string;
   keylog?: string;
   retransmit: string;
+  timeout?: string;
   json?: boolean;
 }
 
@@ -24,6 +25,7 @@ export function addHandshakeCommand(program: Command, io: CliIo): void {
     .requiredOption('--psk <hex>', 'the pre-shared key (1..64 octets)')
     .option('--keylog <file>', 'append NSS key-log lines for Wireshark (also: SSLKEYLOGFILE)')
     .option('--retransmit <profile>', 'default (1 s doubling) or constrained (9 s)', 'default')
+    .option('--timeout <seconds>', 'give up on the handshake after this long (default: the profile\'s, 63 s or 250 s)')
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
@@ -37,7 +39,9 @@ export function addHandshakeCommand(program: Command, io: CliIo): void {
       const identity = textFlag('--psk-identity', flags.pskIdentity, 0xffff);
       const psk = hexFlag('--psk', flags.psk);
       if (psk.length === 0 || psk.length > 64) throw new ConfigError('--psk', `must be 1..64 octets, got ${psk.length}`);
-      const retransmit = RETRANSMIT_PROFILES[choiceFlag('--retransmit', flags.retransmit, ['default', 'constrained'] as const)];
+      const profile = RETRANSMIT_PROFILES[choiceFlag('--retransmit', flags.retransmit, ['default', 'constrained'] as const)];
+      const retransmit =
+        flags.timeout === undefined ? profile : { ...profile, handshakeTimeoutMs: intFlag('--timeout', flags.timeout, 1, 3600) * 1000 };
       const keyLog = openKeyLog(flags.keylog, io.env);
       const started = performance.now();
       try {
