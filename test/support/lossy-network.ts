@@ -179,6 +179,18 @@ export const carries =
   (d) =>
     d.records.some((r) => r.type === type && (epoch === undefined || r.epoch === epoch));
 
+/** Matches the datagrams that entered the network as number `ids` (Datagram.id). */
+export const index =
+  (...ids: readonly number[]): Match =>
+  (d) =>
+    ids.includes(d.id);
+
+/** Matches datagrams carrying a plaintext fragment of handshake message type `msgType`. */
+export const withHandshake =
+  (msgType: number): Match =>
+  (d) =>
+    d.records.some((r) => r.fragments.some((f) => f.msgType === msgType));
+
 /** Matches datagrams from a client. */
 export const toServer: Match = (d) => d.toServer;
 /** Matches datagrams from the server. */
@@ -346,6 +358,17 @@ export class LossyNetwork {
     client.handler = pendingHandler;
     this.clients.push(client);
     return client;
+  }
+
+  /** Runs a handshake to completion over the current rules; throws if it does not complete. */
+  async connect(options: ClientOptions = {}): Promise<{ client: TestClient; clientSession: DtlsClientSession; serverSession: DtlsSession }> {
+    const before = this.events.sessions.length;
+    const client = this.client(options);
+    await this.flush();
+    const clientSession = client.session;
+    const serverSession = this.events.sessions[before];
+    if (clientSession === undefined || serverSession === undefined) throw new Error(`handshake did not complete: ${String(client.error)}`);
+    return { client, clientSession, serverSession };
   }
 
   /** Adds a rule for the next `times` datagrams that match (Infinity for all of them). */

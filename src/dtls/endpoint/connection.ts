@@ -52,6 +52,8 @@ export abstract class DtlsConnection {
   /** message_seq of our next handshake message. */
   protected sendSeq = 0;
   protected ccsReceived = false;
+  /** A ChangeCipherSpec that overtook the key exchange it follows (records of a flight may be reordered). */
+  private earlyCcs = false;
   private pending: DtlsRecord[] = [];
   private lastFlight: readonly FlightItem[] | undefined;
   private timer: TimerHandle | undefined;
@@ -194,7 +196,13 @@ export abstract class DtlsConnection {
         this.fail(AlertDescription.unexpected_message, `handshake type ${f.msgType} in epoch ${epoch}`);
         return false;
       }
-      r.push(f);
+      // A fragment that contradicts the buffered ones (type or length) shows that one of them is
+      // stale or forged. Starting over lets the peer's next retransmission of its whole flight
+      // (RFC 6347 §4.2.4) through, where keeping the first would block the message for good.
+      if (r.push(f) === 'conflict') {
+        r.clear();
+        r.push(f);
+      }
     }
     this.drainMessages();
     return old;
@@ -207,6 +215,7 @@ export abstract class DtlsConnection {
         return;
       }
       this.onHandshakeMessage(msg);
+      if (this.earlyCcs && this.ccsExpected()) this.acceptCcs();
     }
   }
 
@@ -220,7 +229,19 @@ export abstract class DtlsConnection {
       this.dropped++;
       return;
     }
-    if (this.established || epoch !== 0 || !this.ccsExpected()) return; // a retransmission or early: ignore
+    if (this.established || epoch !== 0) return; // a retransmission: ignore
+    // Datagrams may be reordered (RFC 6347 §4.1): a ChangeCipherSpec ahead of the key exchange of
+    // its flight is kept until that key exchange has been processed. It only opens the way to
+    // epoch-1 records, which authenticate under the keys of this handshake or are dropped.
+    if (!this.ccsExpected()) {
+      this.earlyCcs = true;
+      return;
+    }
+    this.acceptCcs();
+  }
+
+  private acceptCcs(): void {
+    this.earlyCcs = false;
     this.ccsReceived = true;
     this.drainPending();
   }
@@ -303,15 +324,17 @@ export abstract class DtlsConnection {
     for (const d of this.layer.pack(records)) this.hooks.send(d);
   }
 
+  /** Waits the current timeout, cut short where the handshake timeout falls first. */
   private armTimer(): void {
-    this.timer = this.opts.clock.setTimer(this.timeoutMs, () => this.onTimer());
+    const left = this.opts.retransmit.handshakeTimeoutMs - (this.opts.clock.now() - this.startedAt);
+    this.timer = this.opts.clock.setTimer(Math.min(this.timeoutMs, left), () => this.onTimer());
   }
 
   private onTimer(): void {
     this.timer = undefined;
     if (this.closed || this.state !== HandshakeState.waiting) return;
     const elapsed = this.opts.clock.now() - this.startedAt;
-    if (elapsed + this.timeoutMs > this.opts.retransmit.handshakeTimeoutMs) {
+    if (elapsed >= this.opts.retransmit.handshakeTimeoutMs) {
       this.end({ kind: 'timeout', message: `handshake timed out after ${Math.round(elapsed)} ms` });
       return;
     }

@@ -89,7 +89,10 @@ export class RecordLayer {
     if (!r.window.check(record.seq)) return this.drop('replay');
     const plain = r.cipher ? unprotectRecord(r.cipher, record.type, record.epoch, record.seq, record.fragment) : record.fragment;
     if (plain === undefined) return this.drop('auth');
-    r.window.accept(record.seq);
+    // Only an authenticated record moves the window (RFC 6347 §4.1.2.6). An epoch-0 record proves
+    // nothing: a forged one with a far sequence number would make every real one look replayed.
+    // Duplicate handshake messages in epoch 0 are the reassembler's to drop.
+    if (r.cipher) r.window.accept(record.seq);
     this.lastDrop = undefined;
     return plain;
   }

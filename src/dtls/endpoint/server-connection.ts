@@ -147,7 +147,16 @@ export class ServerConnection extends DtlsConnection {
 
   /** The client sent flight 3 again: flight 4 was lost. */
   onHelloRetransmitted(): void {
-    if (!this.keyExchangeSeen) this.onPeerRetransmitted();
+    if (!this.keyExchangeSeen) super.onPeerRetransmitted();
+  }
+
+  /**
+   * The client sent flight 5 again. Only flight 6, once sent, can be what it misses: flight 4 evidently
+   * arrived, and sending it again would only make the client send flight 5 again, without end
+   * (RFC 6347 §4.2.4).
+   */
+  protected override onPeerRetransmitted(): void {
+    if (this.established) super.onPeerRetransmitted();
   }
 
   protected expectedTypes(): readonly number[] {

@@ -339,9 +339,13 @@ export class DtlsServer extends EventEmitter<{
     const old = entry.session;
     entry.session = session;
     this.table.set(key, entry);
-    // The new handshake replaces the session the same address had (the client restarted).
+    // The new handshake replaces the session the same address had (the client restarted). The old
+    // session is no longer in the table, so its 'close' is emitted here rather than in onClosed.
     if (previous && old) {
-      previous.end({ kind: 'evicted', message: 'replaced by a new handshake from the same address' });
+      const reason: CloseReason = { kind: 'evicted', message: 'replaced by a new handshake from the same address' };
+      previous.end(reason);
+      old.emit('close', reason);
+      this.emit('close', old, reason);
     }
     this.emit('session', session);
   }
@@ -364,15 +368,6 @@ export class DtlsServer extends EventEmitter<{
       entry.session = undefined;
     }
     if (!entry.current && !entry.handshake && this.table.get(key) === entry) this.table.delete(key);
-    // a replaced session's connection: tell its listeners too
-    if (reason.kind === 'evicted' && entry.current !== conn) {
-      this.emitReplacedClose(conn, reason);
-    }
-  }
-
-  private emitReplacedClose(_conn: ServerConnection, _reason: CloseReason): void {
-    // Sessions replaced by a new handshake were already swapped out in onEstablished; their
-    // DtlsSession objects are no longer reachable from the table, so nothing more to do.
   }
 
   private scheduleSweep(): void {

@@ -1,8 +1,8 @@
 /**
  * Flight retransmission timing (RFC 6347 §4.2.4, §4.2.4.1): the timer starts at 1 s and doubles on
  * each expiry up to 60 s. RFC 7925 §11 suggests a longer initial value on constrained links; the
- * `constrained` profile starts at 9 s. The handshake gives up when the next wait would pass the
- * handshake timeout.
+ * `constrained` profile starts at 9 s. The handshake gives up once `handshakeTimeoutMs` has passed
+ * since it started; the last wait is cut short to end there.
  */
 
 export interface RetransmitConfig {
