@@ -1,3 +1,5 @@
 export * from './ccm.js';
 export * from './prf.js';
 export * from './primitives.js';
+export * from './aead.js';
+export * from './pki.js';

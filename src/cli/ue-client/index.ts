@@ -1,6 +1,7 @@
 /** The `ue-client` program: the device side (USIM, derivations; attach and CoAP come with the roles). */
 import { Command } from 'commander';
 import type { CliIo } from '../io.js';
+import { addBootstrapCommands } from './bootstrap.js';
 import { addDeriveCommand } from './derive.js';
 import { addHandshakeCommand } from './handshake.js';
 import { addMilenageCommand } from './milenage.js';
@@ -16,6 +17,7 @@ export function createUeClientProgram(io: CliIo, name = 'ue-client'): Command {
   addUsimCommand(program, io);
   addDeriveCommand(program, io);
   addHandshakeCommand(program, io);
+  addBootstrapCommands(program, io);
   return program;
 }
 
