@@ -250,6 +250,9 @@ export class DtlsServer extends EventEmitter<{
       return true;
     }
     if (e?.current && !e.handshake && this.isOwnRenegotiation(e, rec)) return false;
+    // A replay of the very ClientHello that made the live session (same client random) would start a
+    // second handshake, and a second PSK lookup, beside it: drop it.
+    if (e?.current && Buffer.compare(e.current.clientRandom, ch.random) === 0) return true;
     const params = cookieParams(ch);
     if (ch.cookie.length === 0 || !this.cookies.verify(key, params, ch.cookie)) {
       this.sendHelloVerify(rec, f.messageSeq, this.cookies.make(key, params), address, port);
