@@ -17,7 +17,11 @@ export interface ResourceContext {
   readonly session: CoapSessionInfo['session'];
 }
 
-export type ResourceHandler = (req: IncomingMessage, res: OutgoingMessage, ctx: ResourceContext) => void | Promise<void>;
+/**
+ * Answers one request through `res`. What it returns is ignored, except that a returned promise is
+ * awaited and its rejection answers 5.00 (so `(req, res) => res.end(x)` is a handler too).
+ */
+export type ResourceHandler = (req: IncomingMessage, res: OutgoingMessage, ctx: ResourceContext) => unknown;
 
 export interface Resource {
   /** Path without leading slash, e.g. "hello". */
@@ -25,6 +29,8 @@ export interface Resource {
   /** CoRE Link Format attributes for /.well-known/core (RFC 6690), e.g. `rt="e2m.hello"`. */
   readonly attributes?: string;
   readonly methods: Readonly<Partial<Record<'GET' | 'POST' | 'PUT' | 'DELETE', ResourceHandler>>>;
+  /** Releases what the resource holds (timers, observers); called when the app stops. */
+  close?(): void;
 }
 
 /** GET /hello: greets the authenticated identity. */
@@ -90,7 +96,7 @@ export function attachCoapApp(dtls: DtlsServer, local: () => AddressInfo, opts: 
       res.end();
       return;
     }
-    Promise.resolve(handler(req, res, { identity: info.identity, session: info.session })).catch((err: unknown) => {
+    const failed = (err: unknown): void => {
       opts.logger.warn({ err: err instanceof Error ? err.message : String(err), path }, 'CoAP handler failed');
       try {
         res.code = '5.00';
@@ -98,7 +104,12 @@ export function attachCoapApp(dtls: DtlsServer, local: () => AddressInfo, opts: 
       } catch {
         // the response was already sent
       }
-    });
+    };
+    try {
+      Promise.resolve(handler(req, res, { identity: info.identity, session: info.session })).catch(failed);
+    } catch (err) {
+      failed(err);
+    }
   });
   server.on('error', (err: Error) => opts.logger.warn({ err: err.message }, 'CoAP server error'));
   server.listen(socket as never);
@@ -114,6 +125,7 @@ export function attachCoapApp(dtls: DtlsServer, local: () => AddressInfo, opts: 
     close: () => {
       dtls.off('data', onData);
       dtls.off('close', onClose);
+      for (const r of opts.resources) r.close?.();
       server.close();
     },
   };

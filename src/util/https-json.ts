@@ -80,6 +80,7 @@ export function requestJson(r: JsonRequest): Promise<JsonResponse> {
           chunks.push(c);
         });
         res.on('end', () => {
+          clearTimeout(timer);
           const text = Buffer.concat(chunks).toString('utf8');
           let body: unknown;
           try {
@@ -92,7 +93,9 @@ export function requestJson(r: JsonRequest): Promise<JsonResponse> {
         res.on('error', (e) => reject(new HttpTransportError('E_HTTP_TRANSPORT', e.message)));
       },
     );
-    req.setTimeout(timeoutMs, () => req.destroy(new HttpTransportError('E_HTTP_TIMEOUT', `no answer within ${timeoutMs} ms`)));
+    // A whole-request bound: setTimeout() on the request would only catch an idle socket.
+    const timer = setTimeout(() => req.destroy(new HttpTransportError('E_HTTP_TIMEOUT', `no answer within ${timeoutMs} ms`)), timeoutMs);
+    req.on('close', () => clearTimeout(timer));
     req.on('error', (e) => reject(e instanceof HttpTransportError ? e : new HttpTransportError('E_HTTP_TRANSPORT', e.message)));
     req.end(payload);
   });
