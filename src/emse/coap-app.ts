@@ -69,13 +69,13 @@ export function attachCoapApp(dtls: DtlsServer, local: () => AddressInfo, opts: 
   const socket = new CoapSessionSocket(local);
   const table = new Map(opts.resources.map((r) => [r.path, r]));
   const wellKnown = opts.resources.map((r) => `</${r.path}>${r.attributes ? `;${r.attributes}` : ''}`).join(',');
-  const server = coap.createServer({
-    // RFC 7252 §9.1.1: exchanges belong to the DTLS session, not to address:port.
-    clientIdentifier: (req) => {
-      const r = req.rsinfo as unknown as CoapSessionInfo;
-      return `${r.address}|${r.port}|${r.sessionId}`;
-    },
-  });
+  // RFC 7252 §9.1.1: exchanges belong to the DTLS session, not to address:port.
+  const clientIdentifier = (req: IncomingMessage): string => {
+    const r = req.rsinfo as unknown as CoapSessionInfo;
+    return `${r.address}|${r.port}|${r.sessionId}`;
+  };
+  const server = coap.createServer({ clientIdentifier });
+  keyBlockTransfersByResource(server, clientIdentifier);
   server.on('request', (req: IncomingMessage, res: OutgoingMessage) => {
     const info = req.rsinfo as unknown as CoapSessionInfo;
     const path = (req.url.split('?')[0] ?? '').replace(/^\/+/, '');
@@ -128,5 +128,22 @@ export function attachCoapApp(dtls: DtlsServer, local: () => AddressInfo, opts: 
       for (const r of opts.resources) r.close?.();
       server.close();
     },
+  };
+}
+
+/**
+ * node-coap 1.5 keys its Block1/Block2 transfer caches by token, but RFC 7959 §2.4/§2.5 lets a client
+ * use a new token for every block (libcoap does), which made node-coap refuse such uploads with
+ * "Byte offset not the next in line". Transfers are keyed here by session, method, URI and
+ * Request-Tag (RFC 9175 §3) instead. This replaces node-coap's internal `_toCacheKey`; the test of
+ * /echo with libcoap's block-wise client guards it across coap upgrades.
+ */
+function keyBlockTransfersByResource(server: unknown, clientIdentifier: (req: IncomingMessage) => string): void {
+  const s = server as { _toCacheKey?: (req: IncomingMessage, packet: { token?: Buffer; code?: string; options?: { name: string | number; value: Buffer }[] }) => string | null };
+  if (typeof s._toCacheKey !== 'function') return;
+  s._toCacheKey = (req, packet) => {
+    if (packet.token === undefined || packet.token.length === 0) return null;
+    const tag = packet.options?.find((o) => o.name === 292 || o.name === 'Request-Tag')?.value.toString('hex') ?? '';
+    return `${clientIdentifier(req)}|${packet.code ?? ''}|${req.url}|${tag}`;
   };
 }

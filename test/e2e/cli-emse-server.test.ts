@@ -3,7 +3,7 @@
  * 127.0.0.1, with libcoap's coap-client as an independent CoAP-over-DTLS peer.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,6 +100,14 @@ describe('emse-server (static PSK) served to real clients', () => {
     expect(core.stdout).toContain('</hello>');
     const echo = await runPeer('coap-client-openssl', ['-m', 'post', '-e', 'reading=42', '-u', COAP_ID, '-k', COAP_KEY, `coaps://127.0.0.1:${port}/echo`]);
     expect(echo.stdout.trim()).toBe('reading=42');
+  });
+
+  it.skipIf(!peer('coap-client-openssl'))('echoes a 3000-byte block-wise POST from libcoap (a new token per block)', async () => {
+    const body = Buffer.alloc(3000, 0).map((_, i) => 0x41 + (i % 26)).toString('latin1');
+    const file = join(dir, 'body.txt');
+    writeFileSync(file, body);
+    const r = await runPeer('coap-client-openssl', ['-m', 'post', '-b', '256', '-f', file, '-u', COAP_ID, '-k', COAP_KEY, `coaps://127.0.0.1:${port}/echo`]);
+    expect(r.stdout.trimEnd()).toBe(body);
   });
 
   it.skipIf(!peer('coap-client-openssl'))('gives libcoap nothing with a wrong key', async () => {
