@@ -1,0 +1,104 @@
+/** Writes a run's results: JSON (all figures), a markdown table, and an SVG chart of the ratios. */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, platform, release, totalmem } from 'node:os';
+import type { Section } from './types.js';
+
+export interface RunInfo {
+  readonly date: string;
+  readonly node: string;
+  readonly machine: { readonly cpu: string; readonly cores: number; readonly memoryGiB: number; readonly os: string };
+  readonly peers: Readonly<Record<string, string>>;
+  readonly scale: number;
+}
+
+function versionOf(cmd: string, args: readonly string[], re: RegExp): string {
+  try {
+    const out = execFileSync(cmd, [...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 }).toString();
+    return re.exec(out)?.[1] ?? out.split('\n')[0]?.trim() ?? 'unknown';
+  } catch (err) {
+    const out = String((err as { stdout?: Buffer }).stdout ?? '') + String((err as { stderr?: Buffer }).stderr ?? '');
+    return re.exec(out)?.[1] ?? 'not installed';
+  }
+}
+
+/** Machine, Node and peer versions of this run. */
+export function runInfo(scale: number): RunInfo {
+  const cpu = cpus();
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    machine: { cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, memoryGiB: Math.round(totalmem() / 2 ** 30), os: `${platform()} ${release()}` },
+    peers: {
+      openssl: versionOf('openssl', ['version'], /OpenSSL (\S+)/),
+      gnutls: versionOf('gnutls-cli', ['--version'], /gnutls-cli (\S+)/),
+      libcoap: versionOf('coap-server-openssl', ['-h'], /coap-server(?:-openssl)? v(\S+)/),
+      'node-https': process.version,
+    },
+    scale,
+  };
+}
+
+function fmt(n: number | undefined): string {
+  if (n === undefined || Number.isNaN(n)) return '–';
+  if (Math.abs(n) >= 100) return Math.round(n).toLocaleString('en-US');
+  return String(Math.round(n * 100) / 100);
+}
+
+/** The markdown table of a run. */
+export function markdown(info: RunInfo, sections: readonly Section[]): string {
+  const lines = [
+    `# e2m benchmarks, ${info.date.slice(0, 10)}`,
+    '',
+    `Machine: ${info.machine.cpu}, ${info.machine.cores} cores, ${info.machine.memoryGiB} GiB, ${info.machine.os}; Node ${info.node}.`,
+    `Peers: ${Object.entries(info.peers).map(([k, v]) => `${k} ${v}`).join(', ')}. Scale ${info.scale}.`,
+    '',
+    'Ratios are ours versus the peer measured in the same run, oriented so that > 1 means e2m does better.',
+    '',
+  ];
+  for (const s of sections) {
+    lines.push(`## ${s.title}`, '', '| metric | e2m | peer | ratio | goal |', '| --- | --- | --- | --- | --- |');
+    for (const r of s.rows) {
+      const peer = r.peer === undefined ? '–' : `${fmt(r.peer)} (${r.peerName ?? ''})`;
+      const goal = r.goal === undefined ? '' : `${r.goal}: ${r.goalMet ? 'met' : 'not met'}`;
+      lines.push(`| ${r.metric}${r.notes ? ` — ${r.notes}` : ''} | ${fmt(r.ours)} ${r.unit} | ${peer} | ${r.ratio === undefined ? '–' : `${fmt(r.ratio)}×`} | ${goal} |`);
+    }
+    if (s.limits) lines.push('', `Limits: ${s.limits}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+/** A horizontal bar chart of every ratio (1.0 marked), as SVG. */
+export function svgChart(sections: readonly Section[]): string {
+  const rows = sections.flatMap((s) => s.rows.filter((r) => r.ratio !== undefined && r.ratio > 0).map((r) => ({ label: r.metric, ratio: r.ratio as number })));
+  const rowH = 22;
+  const labelW = 420;
+  const barW = 360;
+  const max = Math.max(2, ...rows.map((r) => r.ratio));
+  const h = 40 + rows.length * rowH;
+  const x = (v: number): number => labelW + (v / max) * barW;
+  const esc = (t: string): string => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const bars = rows
+    .map((r, i) => {
+      const y = 30 + i * rowH;
+      const colour = r.ratio >= 1 ? '#2e7d32' : '#c62828';
+      return `<text x="${labelW - 8}" y="${y + 14}" text-anchor="end">${esc(r.label.slice(0, 60))}</text>` +
+        `<rect x="${labelW}" y="${y + 3}" width="${x(r.ratio) - labelW}" height="${rowH - 8}" fill="${colour}"/>` +
+        `<text x="${x(r.ratio) + 4}" y="${y + 14}">${r.ratio.toFixed(2)}×</text>`;
+    })
+    .join('\n');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + barW + 80}" height="${h}" font-family="sans-serif" font-size="12">
+<text x="10" y="18" font-weight="bold">e2m versus peers, same run (ratio &gt; 1: e2m better)</text>
+<line x1="${x(1)}" y1="24" x2="${x(1)}" y2="${h - 4}" stroke="#555" stroke-dasharray="4 3"/>
+${bars}
+</svg>
+`;
+}
+
+/** Writes `<base>.json`, `<base>.md` and `<base>.svg`. */
+export function writeResults(base: string, info: RunInfo, sections: readonly Section[]): void {
+  writeFileSync(`${base}.json`, `${JSON.stringify({ ...info, sections }, null, 2)}\n`);
+  writeFileSync(`${base}.md`, markdown(info, sections));
+  writeFileSync(`${base}.svg`, svgChart(sections));
+}
