@@ -2,7 +2,6 @@
  * Milenage (TS 35.206) and AUTN/AUTS (TS 33.102 §6.3) against certs-free-test-vectors/milenage.json:
  * the TS 35.208 and TS 35.207 test sets, an AUTN case and an AUTS case (sources cited per entry there).
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   buildAutn,
@@ -19,52 +18,11 @@ import {
   sqnFromBigInt,
   sqnToBigInt,
 } from '../../src/aka/index.js';
-import { AuthError, ConfigError, DecodeError, SecretBytes, concat, fromHex, toHex, xor } from '../../src/util/index.js';
+import { AuthError, ConfigError, DecodeError, SecretBytes, concat, toHex, xor } from '../../src/util/index.js';
+import { type MilenageFile, type MilenageSet, readVectors, vectorBytes } from '../support/vectors.js';
 
-interface MilenageSet {
-  readonly id: string;
-  readonly k: string;
-  readonly rand: string;
-  readonly sqn: string;
-  readonly amf: string;
-  readonly op?: string;
-  readonly opc?: string;
-  readonly f1?: string;
-  readonly f1star?: string;
-  readonly f2?: string;
-  readonly f3?: string;
-  readonly f4?: string;
-  readonly f5?: string;
-  readonly f5star?: string;
-}
-interface AutnCase {
-  readonly id: string;
-  readonly k: string;
-  readonly opc: string;
-  readonly rand: string;
-  readonly sqn: string;
-  readonly amf: string;
-  readonly expected: { autn: string; res: string; ck: string; ik: string; ak: string };
-}
-interface AutsCase {
-  readonly id: string;
-  readonly k: string;
-  readonly opc: string;
-  readonly rand: string;
-  readonly auts: string;
-  readonly expected_sqn_ms: string;
-}
-interface VectorFile {
-  readonly sets_ts35208: readonly MilenageSet[];
-  readonly sets_ts35207: readonly MilenageSet[];
-  readonly autn: readonly AutnCase[];
-  readonly auts: readonly AutsCase[];
-}
-
-const vectors = JSON.parse(
-  readFileSync(new URL('../../certs-free-test-vectors/milenage.json', import.meta.url), 'utf8'),
-) as VectorFile;
-const h = (hex: string): Uint8Array => fromHex(hex, 'vector');
+const vectors = readVectors<MilenageFile>('milenage.json');
+const h = vectorBytes;
 const sets = [...vectors.sets_ts35208, ...vectors.sets_ts35207];
 
 /** OPc from the entry if listed, else computed from OP (each set lists at least one of them). */

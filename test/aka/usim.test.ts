@@ -2,42 +2,17 @@
  * The simulated USIM (TS 33.102 §6.3.3, Annex C.2.2) driven with challenges from
  * certs-free-test-vectors/milenage.json, and the network's resynchronisation from its AUTS (§6.3.5).
  */
-import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Usim, generateVector, recoverSqnFromAuts, sqnFromBigInt, sqnToBigInt } from '../../src/aka/index.js';
-import { ConfigError, concat, fromHex, toHex, xor } from '../../src/util/index.js';
+import { ConfigError, concat, toHex, xor } from '../../src/util/index.js';
+import { type AutnCase, type MilenageFile, type MilenageSet, readVectors, vectorBytes } from '../support/vectors.js';
 
-interface AutnCase {
-  readonly id: string;
-  readonly k: string;
-  readonly opc: string;
-  readonly rand: string;
-  readonly sqn: string;
-  readonly amf: string;
-  readonly expected: { autn: string; res: string; ck: string; ik: string; ak: string };
-}
-interface MilenageSet {
-  readonly id: string;
-  readonly k: string;
-  readonly opc: string;
-  readonly rand: string;
-  readonly sqn: string;
-  readonly amf: string;
-  readonly f1: string;
-  readonly f2: string;
-  readonly f5: string;
-  readonly f5star: string;
-}
-interface VectorFile {
-  readonly sets_ts35208: readonly MilenageSet[];
-  readonly autn: readonly AutnCase[];
-}
+/** The TS 35.208 sets list OPc, f1, f2, f5 and f5* (the tests below rely on it). */
+type CompleteSet = MilenageSet & Required<Pick<MilenageSet, 'opc' | 'f1' | 'f2' | 'f5' | 'f5star'>>;
 
-const vectors = JSON.parse(
-  readFileSync(new URL('../../certs-free-test-vectors/milenage.json', import.meta.url), 'utf8'),
-) as VectorFile;
-const h = (hex: string): Uint8Array => fromHex(hex, 'vector');
+const vectors = readVectors<Pick<MilenageFile, 'autn'> & { readonly sets_ts35208: readonly CompleteSet[] }>('milenage.json');
+const h = vectorBytes;
 
 const c = vectors.autn[0] as AutnCase;
 const k = h(c.k);

@@ -6,33 +6,17 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createE2mProgram } from '../../src/cli/e2m/index.js';
-import { type CliIo, ExitCode, runProgram } from '../../src/cli/io.js';
+import { ExitCode } from '../../src/cli/io.js';
+import { type Run, runCli } from '../support/cli-io.js';
+import { readVectors } from '../support/vectors.js';
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function e2m(argv: readonly string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
-  };
-  const code = await runProgram(createE2mProgram(io), argv, io);
-  return { code, stdout, stderr };
+function e2m(argv: readonly string[]): Promise<Run> {
+  return runCli(createE2mProgram, argv);
 }
 
 /** `e2m kdf … --json`, which must succeed; returns the derived key. */
@@ -59,9 +43,7 @@ interface KdfEntry {
   readonly s_hex?: string;
 }
 
-const vectors = JSON.parse(
-  readFileSync(new URL('../../certs-free-test-vectors/kdf-ts33220.json', import.meta.url), 'utf8'),
-) as { readonly entries: readonly KdfEntry[] };
+const vectors = readVectors<{ readonly entries: readonly KdfEntry[] }>('kdf-ts33220.json');
 
 function paramHex(p: KdfParam): string {
   if (p.hex !== undefined) return p.hex;

@@ -12,29 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { recoverSqnFromAuts } from '../../src/aka/index.js';
-import { type CliIo, ExitCode, runProgram } from '../../src/cli/io.js';
+import { ExitCode } from '../../src/cli/io.js';
 import { createUeClientProgram } from '../../src/cli/ue-client/index.js';
+import { type Run, runCli } from '../support/cli-io.js';
+import { type MilenageFile, type MilenageSet, readVectors } from '../support/vectors.js';
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function ueClient(argv: readonly string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    env: {},
-  };
-  const code = await runProgram(createUeClientProgram(io), argv, io);
-  return { code, stdout, stderr };
+function ueClient(argv: readonly string[]): Promise<Run> {
+  return runCli(createUeClientProgram, argv);
 }
 
 /** Runs a command that must succeed with --json and returns its object. */
@@ -49,46 +33,6 @@ const sortedKeys = (o: object): string[] => Object.keys(o).sort();
 
 // ---------------------------------------------------------------------------------------------------
 // Vector files
-
-interface MilenageSet {
-  readonly id: string;
-  readonly k: string;
-  readonly rand: string;
-  readonly sqn: string;
-  readonly amf: string;
-  readonly op?: string;
-  readonly opc?: string;
-  readonly f1?: string;
-  readonly f1star?: string;
-  readonly f2?: string;
-  readonly f3?: string;
-  readonly f4?: string;
-  readonly f5?: string;
-  readonly f5star?: string;
-}
-interface AutnCase {
-  readonly id: string;
-  readonly k: string;
-  readonly opc: string;
-  readonly rand: string;
-  readonly sqn: string;
-  readonly amf: string;
-  readonly expected: Readonly<Record<string, string>>;
-}
-interface AutsCase {
-  readonly id: string;
-  readonly k: string;
-  readonly opc: string;
-  readonly rand: string;
-  readonly auts: string;
-  readonly expected_sqn_ms: string;
-}
-interface MilenageFile {
-  readonly sets_ts35208: readonly MilenageSet[];
-  readonly sets_ts35207: readonly MilenageSet[];
-  readonly autn: readonly AutnCase[];
-  readonly auts: readonly AutsCase[];
-}
 
 interface ProfileEntry {
   readonly id: string;
@@ -105,9 +49,6 @@ interface ProfileEntry {
 interface ProfileFile {
   readonly entries: readonly ProfileEntry[];
 }
-
-const readVectors = <T>(name: string): T =>
-  JSON.parse(readFileSync(new URL(`../../certs-free-test-vectors/${name}`, import.meta.url), 'utf8')) as T;
 
 const milenageFile = readVectors<MilenageFile>('milenage.json');
 const profileFile = readVectors<ProfileFile>('e2m-profiles.json');

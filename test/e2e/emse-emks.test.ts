@@ -3,21 +3,19 @@
  * test (node:https with client certificates from a dev PKI), and our DtlsClient as the UE: it
  * registers, fetches e2m_key during the handshake, and serves CoAP; bad flags exit 2 with one line.
  */
-import type { ServerResponse } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
-import { createServer, type Server } from 'node:https';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { generate, parse } from 'coap-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { certificateUris, createDevPki, loadTlsMaterial, type TlsMaterial } from '../../src/crypto/pki.js';
+import { createDevPki, loadTlsMaterial, type TlsMaterial } from '../../src/crypto/pki.js';
 import { DtlsClient, HandshakeError } from '../../src/dtls/index.js';
 import { bestPskIdentity, deriveE2mKey } from '../../src/kdf/index.js';
 import { freeUdpPort } from '../support/peers.js';
 import { ProcessGroup, within } from '../support/processes.js';
+import { problem, StubEmks } from '../support/stub-emks.js';
 
 const bin = fileURLToPath(new URL('../../bin/emse-server.js', import.meta.url));
 const EMSE_ID = 'emse-e2e';
@@ -25,48 +23,14 @@ const APP = 'sensor-17@iot.example.com';
 const KID = '1a2b3c4d';
 const INT_KEY = Uint8Array.from({ length: 32 }, (_, i) => 0x40 + i);
 
-interface Seen {
-  readonly path: string;
-  readonly clientUris: string[];
-}
-
-/** A minimal EMKS per the contract: register and e2m-keys, mTLS, requests recorded. */
-async function startStub(tls: TlsMaterial, registerStatus = 201, port = 0): Promise<{ url: string; seen: Seen[]; close(): Promise<void> }> {
-  const seen: Seen[] = [];
-  const server: Server = createServer({ ca: tls.ca, cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: true });
-  server.on('request', (req, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'https://stub');
-    const uris = certificateUris((req.socket as TLSSocket).getPeerCertificate().raw);
-    seen.push({ path: url.pathname, clientUris: uris });
-    const emse = uris.find((u) => u.startsWith('urn:e2m:emse:'))?.slice('urn:e2m:emse:'.length) ?? '';
-    const reply = (status: number, body: unknown): void => {
-      const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': status >= 400 ? 'application/problem+json' : 'application/json' }).end(text);
-    };
-    req.resume();
-    req.on('end', () => {
-      if (url.pathname === '/v1/emse/register') {
-        if (registerStatus !== 201) reply(registerStatus, { type: 'about:blank', title: 'refused', status: registerStatus, detail: 'not on the list' });
-        else reply(201, { emseId: emse, retain: 3, keyTtl: 300 });
-      } else if (url.pathname === '/v1/e2m-keys' && url.searchParams.get('identity') === APP && url.searchParams.get('kid') === KID) {
-        const e2mKey = Buffer.from(deriveE2mKey(INT_KEY, emse)).toString('hex');
-        reply(201, { e2mKey, kid: KID, emseId: emse, expiresAt: new Date(Date.now() + 300_000).toISOString() });
-      } else {
-        reply(404, { type: 'about:blank', title: 'not found', status: 404 });
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const a = server.address();
-  if (a === null || typeof a === 'string') throw new Error('stub not listening');
-  return {
-    url: `https://127.0.0.1:${a.port}`,
-    seen,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+/** The stub EMKS holding APP's key; a `registerStatus` other than 201 refuses the registration. */
+async function startStub(tls: TlsMaterial, registerStatus = 201, port = 0): Promise<StubEmks> {
+  const stub = await StubEmks.start(tls, { port, expiresInMs: 300_000 });
+  stub.addKey(APP, KID, INT_KEY);
+  if (registerStatus !== 201) {
+    stub.answer = (s) => (s.path === '/v1/emse/register' ? problem(registerStatus, 'refused', 'not on the list') : undefined);
+  }
+  return stub;
 }
 
 /** A TCP port that was free a moment ago (for an EMKS that starts after the EMSE). */
@@ -108,7 +72,7 @@ describe('emse-server --emks: e2m_key from the EMKS during the handshake', () =>
     const p = procs.spawn(process.execPath, [bin, '--listen', `127.0.0.1:${port}`, '--emse-id', EMSE_ID, '--emks', stub.url, '--pki', dir, '--lookup-timeout', '1500']);
     const [line] = await p.waitFor(/emse-server listening on .*\n/, { stream: 'stdout' });
     expect(line?.trim()).toBe(`emse-server listening on 127.0.0.1:${port} (DTLS 1.2 PSK, EMKS ${stub.url} as EMSE_Id ${EMSE_ID})`);
-    expect(stub.seen[0]).toEqual({ path: '/v1/emse/register', clientUris: [`urn:e2m:emse:${EMSE_ID}`] });
+    expect(stub.seen[0]).toMatchObject({ path: '/v1/emse/register', clientUris: [`urn:e2m:emse:${EMSE_ID}`] });
 
     const psk = deriveE2mKey(INT_KEY, EMSE_ID);
     const session = await DtlsClient.connect({ host: '127.0.0.1', port, identity: bestPskIdentity(KID, APP), psk });

@@ -1,21 +1,19 @@
 /**
- * The `ue-client` binary as a user runs it: attach against a stub hss-sim (node:http in this test,
+ * The `ue-client` binary as a user runs it: attach against a stub hss-sim (test/support/stub-hss.ts,
  * Milenage from the library), `keys` handed to a real `emse-server --psk`, then CoAP GET and Observe
  * over DTLS; the state file's mode and contents; the bad-input contract (one line, exit 2).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateVector, recoverSqnFromAuts, sqnFromBigInt, sqnToBigInt } from '../../src/aka/index.js';
-import { deriveE2mIntKey, deriveE2mKey, kidFromRand } from '../../src/kdf/index.js';
+import { deriveE2mIntKey, deriveE2mKey } from '../../src/kdf/index.js';
 import { freeUdpPort } from '../support/peers.js';
 import { type PeerProcess, ProcessGroup } from '../support/processes.js';
+import { type StubHss, startStubHss } from '../support/stub-hss.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = (name: string): string => join(root, 'bin', `${name}.js`);
@@ -41,52 +39,11 @@ function ueClient(args: readonly string[]): Promise<Run> {
   });
 }
 
-/** A stub hss-sim: POST /v1/attach and POST /v1/attach/{txn} with {res} or {auts}, per the roles' contract. */
-function stubHss(): { server: Server; vectors: Array<{ kid: string; ck: Uint8Array; ik: Uint8Array }>; forgeMac: { on: boolean } } {
-  let sqn = 0x100n;
-  const txns = new Map<string, { rand: Uint8Array; xres: Uint8Array; kid: string }>();
-  const vectors: Array<{ kid: string; ck: Uint8Array; ik: Uint8Array }> = [];
-  const forgeMac = { on: false };
-  const challenge = (): Record<string, string> => {
-    sqn += 1n;
-    const rand = randomBytes(16);
-    const v = generateVector({ k: forgeMac.on ? randomBytes(16) : K, opc: OPC, rand, sqn: sqnFromBigInt(sqn), amf: Uint8Array.of(0x80, 0) });
-    const txn = `txn-${txns.size + 1}`;
-    txns.set(txn, { rand, xres: v.xres, kid: kidFromRand(rand) });
-    vectors.push({ kid: kidFromRand(rand), ck: v.ck, ik: v.ik });
-    return { txn, rand: rand.toString('hex'), autn: Buffer.from(v.autn).toString('hex') };
-  };
-  const server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (c: Buffer) => (text += c.toString()));
-    req.on('end', () => {
-      const body = JSON.parse(text || '{}') as Record<string, string>;
-      const send = (status: number, obj: unknown, type = 'application/json'): void => {
-        res.writeHead(status, { 'content-type': type });
-        res.end(JSON.stringify(obj));
-      };
-      if (req.url === '/v1/attach') {
-        if (body['imsi'] !== IMSI) return send(404, { title: 'Not Found', status: 404, detail: 'unknown IMSI' }, 'application/problem+json');
-        return send(201, challenge());
-      }
-      const t = txns.get((req.url ?? '').replace('/v1/attach/', ''));
-      if (t === undefined) return send(404, { title: 'Not Found', status: 404, detail: 'unknown txn' }, 'application/problem+json');
-      if (body['auts'] !== undefined) {
-        sqn = sqnToBigInt(recoverSqnFromAuts(K, OPC, t.rand, Buffer.from(body['auts'], 'hex')));
-        return send(200, { result: 'challenge', ...challenge() });
-      }
-      if (body['res'] !== Buffer.from(t.xres).toString('hex')) return send(403, { title: 'Forbidden', status: 403, detail: 'RES mismatch' }, 'application/problem+json');
-      return send(200, { result: 'success', guti: `guti-${t.kid}`, kid: t.kid });
-    });
-  });
-  return { server, vectors, forgeMac };
-}
-
 describe('ue-client attach, keys, get and observe against a stub hss-sim and emse-server', () => {
   const dir = mkdtempSync(join(tmpdir(), 'e2m-'));
   const sim = join(dir, 'sim.json');
   const procs = new ProcessGroup();
-  const hss = stubHss();
+  let hss: StubHss;
   let hssUrl: string;
   let emsePort: number;
   let emse: PeerProcess | undefined;
@@ -95,14 +52,14 @@ describe('ue-client attach, keys, get and observe against a stub hss-sim and ems
 
   beforeAll(async () => {
     writeFileSync(sim, JSON.stringify({ imsi: IMSI, k: K.toString('hex'), opc: OPC.toString('hex'), sqn: '000000000100', identity: APP_ID }));
-    await new Promise<void>((resolve) => hss.server.listen(0, '127.0.0.1', resolve));
-    hssUrl = `http://127.0.0.1:${(hss.server.address() as AddressInfo).port}`;
+    hss = await startStubHss({ k: K, opc: OPC, imsi: IMSI, sqn: 0x100n, guti: (kid) => `guti-${kid}` });
+    hssUrl = hss.url;
     emsePort = await freeUdpPort();
   });
 
   afterAll(async () => {
     await procs.stopAll();
-    await new Promise<void>((resolve) => hss.server.close(() => resolve()));
+    await hss.close();
   });
 
   it('attach prints {imsi, kid, guti} and no key', async () => {
@@ -177,14 +134,14 @@ describe('ue-client attach, keys, get and observe against a stub hss-sim and ems
   });
 
   it('exits 3 with a clear line when the network fails authentication (MAC failure)', async () => {
-    hss.forgeMac.on = true;
+    hss.forgeMac = true;
     try {
       const r = await ueClient(['attach', '--hss', hssUrl, '--sim', sim]);
       expect(r.code).toBe(3);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/MAC-A .* not genuine/);
     } finally {
-      hss.forgeMac.on = false;
+      hss.forgeMac = false;
     }
   });
 

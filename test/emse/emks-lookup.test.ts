@@ -3,21 +3,19 @@
  * that demands a client certificate from a dev PKI, answers per the contract and counts requests.
  * Then the whole DTLS path: createEmseServer fetching e2m_key from the stub during the handshake.
  */
-import type { ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import { parse, generate } from 'coap-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { certificateUris, createDevPki, loadTlsMaterial, type TlsMaterial } from '../../src/crypto/pki.js';
+import { createDevPki, loadTlsMaterial, type TlsMaterial } from '../../src/crypto/pki.js';
 import { DtlsClient, type DtlsClientSession, HandshakeError } from '../../src/dtls/index.js';
 import { createEmksPskLookup, createEmseServer, type EmksPskLookup, type EmseServer } from '../../src/emse/index.js';
 import { bestPskIdentity, deriveE2mKey } from '../../src/kdf/index.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { SecretBytes } from '../../src/util/secret.js';
 import { within } from '../support/processes.js';
+import { StubEmks } from '../support/stub-emks.js';
 
 const EMSE_ID = 'emse-1';
 const APP = 'sensor+17@iot.example.com';
@@ -28,111 +26,6 @@ const KID3 = '5eed5eed';
 const INT_KEY = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
 const INT_KEY2 = Uint8Array.from({ length: 32 }, (_, i) => 200 - i);
 const INT_KEY3 = Uint8Array.from({ length: 32 }, (_, i) => (i * 13) & 0xff);
-
-interface Seen {
-  readonly method: string;
-  readonly path: string;
-  readonly query: URLSearchParams;
-  readonly clientUris: string[];
-}
-
-type Answer = { status: number; body?: unknown } | 'hang' | 'hold';
-
-/** A stub EMKS: mTLS with the dev CA, the contract's register and e2m-keys calls. */
-class StubEmks {
-  readonly seen: Seen[] = [];
-  /** (appIdentity, kid) → e2m_int_key. */
-  readonly keys = new Map<string, Uint8Array>();
-  /** Replaces the contract's answer (status and body, never answer, or answer on release()). */
-  answer: ((s: Seen) => Answer | undefined) | undefined;
-  expiresInMs = 3_600_000;
-  private readonly hanging: ServerResponse[] = [];
-  private readonly waiters: (() => void)[] = [];
-  private readonly held: (() => void)[] = [];
-
-  private constructor(private readonly server: Server) {}
-
-  static async start(tls: TlsMaterial): Promise<StubEmks> {
-    const server = createServer({ ca: tls.ca, cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: true });
-    const stub = new StubEmks(server);
-    server.on('request', (req, res) => {
-      const url = new URL(req.url ?? '/', 'https://stub');
-      const peer = (req.socket as TLSSocket).getPeerCertificate();
-      const seen: Seen = { method: req.method ?? '', path: url.pathname, query: url.searchParams, clientUris: certificateUris(peer.raw) };
-      stub.seen.push(seen);
-      for (const w of stub.waiters.splice(0)) w();
-      req.resume();
-      req.on('end', () => stub.respond(seen, res));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return stub;
-  }
-
-  get url(): string {
-    const a = this.server.address();
-    if (a === null || typeof a === 'string') throw new Error('not listening');
-    return `https://127.0.0.1:${a.port}`;
-  }
-
-  /** Requests for e2m keys seen so far. */
-  get keyRequests(): number {
-    return this.seen.filter((s) => s.path === '/v1/e2m-keys').length;
-  }
-
-  addKey(appIdentity: string, kid: string, intKey: Uint8Array): void {
-    this.keys.set(`${appIdentity}|${kid}`, intKey);
-  }
-
-  /** Resolves once the stub has seen `n` requests. */
-  async requestsSeen(n: number): Promise<void> {
-    while (this.seen.length < n) await within(new Promise<void>((resolve) => this.waiters.push(resolve)), 5_000, `request ${n}`);
-  }
-
-  release(): void {
-    for (const f of this.held.splice(0)) f();
-  }
-
-  async close(): Promise<void> {
-    for (const r of this.hanging.splice(0)) r.destroy();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private respond(seen: Seen, res: ServerResponse): void {
-    const answer = this.answer?.(seen) ?? this.contract(seen);
-    if (answer === 'hang') {
-      this.hanging.push(res);
-      return;
-    }
-    if (answer === 'hold') {
-      this.held.push(() => {
-        this.answer = undefined;
-        this.respond(seen, res);
-      });
-      return;
-    }
-    const body = answer.body === undefined ? '' : JSON.stringify(answer.body);
-    const type = answer.status >= 400 ? 'application/problem+json' : 'application/json';
-    res.writeHead(answer.status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  }
-
-  private contract(seen: Seen): Answer {
-    const problem = (status: number, title: string): Answer => ({ status, body: { type: 'about:blank', title, status, detail: title } });
-    const emse = seen.clientUris.find((u) => u.startsWith('urn:e2m:emse:'))?.slice('urn:e2m:emse:'.length);
-    if (emse === undefined) return problem(403, 'not an EMSE certificate');
-    if (seen.method === 'POST' && seen.path === '/v1/emse/register') return { status: 201, body: { emseId: emse, retain: 3, keyTtl: 300 } };
-    if (seen.method === 'GET' && seen.path === '/v1/e2m-keys') {
-      const identity = seen.query.get('identity') ?? '';
-      const kid = seen.query.get('kid') ?? '';
-      const intKey = this.keys.get(`${identity}|${kid}`);
-      if (intKey === undefined) return problem(404, 'unknown identity or kid');
-      const e2mKey = Buffer.from(deriveE2mKey(intKey, emse)).toString('hex');
-      return { status: 201, body: { e2mKey, kid, emseId: emse, expiresAt: new Date(Date.now() + this.expiresInMs).toISOString() } };
-    }
-    return problem(404, 'no such route');
-  }
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'e2m-'));
 let emksTls: TlsMaterial;

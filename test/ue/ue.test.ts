@@ -1,144 +1,30 @@
 /**
- * The UE role against a stub hss-sim written here with node:http and the AKA library functions
- * (generateVector, recoverSqnFromAuts), and our own EMSE on 127.0.0.1: attach (success,
+ * The UE role against a stub hss-sim (test/support/stub-hss.ts: node:http and the AKA library functions
+ * generateVector, recoverSqnFromAuts), and our own EMSE on 127.0.0.1: attach (success,
  * resynchronisation, MAC failure, rejected RES, HTTP errors), the keys, CoAP through UeClient
  * (Block1, Observe, Uri-Query) and the re-attach rule on unknown_psk_identity.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { generateVector, recoverSqnFromAuts, sqnFromBigInt, sqnToBigInt } from '../../src/aka/index.js';
+import { sqnFromBigInt } from '../../src/aka/index.js';
 import { HandshakeError } from '../../src/dtls/index.js';
 import { createEmseServer, defaultResources, type EmseServer, type Resource } from '../../src/emse/index.js';
 import { bestPskIdentity, deriveE2mIntKey, deriveE2mKey, kidFromRand, parseBestPskIdentity } from '../../src/kdf/index.js';
 import { attach, AttachError, HssHttpError, HssTransportError, loadSim, NotAttachedError, statePathFor, UeClient, type UeAttachEvent } from '../../src/ue/index.js';
 import { within } from '../support/processes.js';
-
-// ---------------------------------------------------------------------------------------------------
-// A stub hss-sim: the contract's POST /v1/attach and POST /v1/attach/{txn} with {res} or {auts}.
-
-interface Vector {
-  readonly txn: string;
-  readonly rand: Uint8Array;
-  readonly autn: Uint8Array;
-  readonly xres: Uint8Array;
-  readonly ck: Uint8Array;
-  readonly ik: Uint8Array;
-  readonly sqn: bigint;
-  readonly kid: string;
-  /** What the real HSS pushes to the EMKS. */
-  readonly intKey: Uint8Array;
-}
-
-interface StubHss {
-  readonly url: string;
-  /** SQN the HSS used last (it uses sqn + 1 next). */
-  sqn: bigint;
-  /** Make AUTN with another K (a false base station). */
-  forgeMac: boolean;
-  /** Ignore AUTS (the SQN stays stale). */
-  ignoreAuts: boolean;
-  /** Reject every RES. */
-  rejectRes: boolean;
-  readonly vectors: Vector[];
-  readonly calls: string[];
-  readonly autsSqns: bigint[];
-  close(): Promise<void>;
-}
+import { type HssVector, type StubHss, startStubHss } from '../support/stub-hss.js';
 
 const K = randomBytes(16);
 const OPC = randomBytes(16);
 const IMSI = '001010123456789';
 const APP_ID = 'sensor-17@iot.example.com';
-const AMF = Uint8Array.of(0x80, 0x00);
 const SIM_SQN = 0x20n;
 const EMSE_ID = 'emse-1.e2m.example';
-
-async function startStubHss(): Promise<StubHss> {
-  const txns = new Map<string, Vector>();
-  let nextTxn = 1;
-  const hss: Omit<StubHss, 'url' | 'close'> = {
-    sqn: SIM_SQN,
-    forgeMac: false,
-    ignoreAuts: false,
-    rejectRes: false,
-    vectors: [],
-    calls: [],
-    autsSqns: [],
-  };
-  const newVector = (): Vector => {
-    hss.sqn += 1n;
-    const rand = randomBytes(16);
-    const v = generateVector({ k: hss.forgeMac ? randomBytes(16) : K, opc: OPC, rand, sqn: sqnFromBigInt(hss.sqn), amf: AMF });
-    const txn = `t${nextTxn++}`;
-    const vector: Vector = {
-      txn,
-      rand,
-      autn: v.autn,
-      xres: v.xres,
-      ck: v.ck,
-      ik: v.ik,
-      sqn: hss.sqn,
-      kid: kidFromRand(rand),
-      intKey: deriveE2mIntKey(v.ck, v.ik),
-    };
-    txns.set(txn, vector);
-    hss.vectors.push(vector);
-    return vector;
-  };
-  const challenge = (v: Vector): Record<string, string> => ({
-    txn: v.txn,
-    rand: Buffer.from(v.rand).toString('hex'),
-    autn: Buffer.from(v.autn).toString('hex'),
-  });
-  const problem = (res: ServerResponse, status: number, detail: string): void => {
-    res.writeHead(status, { 'content-type': 'application/problem+json' });
-    res.end(JSON.stringify({ type: 'about:blank', title: 'error', status, detail }));
-  };
-  const json = (res: ServerResponse, status: number, body: unknown): void => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  };
-  const handle = (req: IncomingMessage, res: ServerResponse, body: Record<string, string>): void => {
-    if (req.method !== 'POST') return problem(res, 405, 'POST only');
-    if (req.url === '/v1/attach') {
-      hss.calls.push('attach');
-      if (body['imsi'] !== IMSI) return problem(res, 404, `unknown IMSI ${String(body['imsi'])}`);
-      return json(res, 201, challenge(newVector()));
-    }
-    const m = /^\/v1\/attach\/([^/]+)$/.exec(req.url ?? '');
-    const v = m ? txns.get(decodeURIComponent(m[1] as string)) : undefined;
-    if (v === undefined) return problem(res, 404, 'unknown transaction');
-    txns.delete(v.txn);
-    if (typeof body['auts'] === 'string') {
-      hss.calls.push('auts');
-      const sqnMs = sqnToBigInt(recoverSqnFromAuts(K, OPC, v.rand, Buffer.from(body['auts'], 'hex')));
-      hss.autsSqns.push(sqnMs);
-      if (!hss.ignoreAuts) hss.sqn = sqnMs;
-      return json(res, 200, { result: 'challenge', ...challenge(newVector()) });
-    }
-    hss.calls.push('res');
-    if (hss.rejectRes || body['res'] !== Buffer.from(v.xres).toString('hex')) return problem(res, 403, 'RES does not match XRES');
-    return json(res, 200, { result: 'success', guti: `00101-0001-01-${v.kid}`, kid: v.kid });
-  };
-  const server: Server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (c: Buffer) => (text += c.toString()));
-    req.on('end', () => handle(req, res, text ? (JSON.parse(text) as Record<string, string>) : {}));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return Object.assign(hss, {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  });
-}
-
-// ---------------------------------------------------------------------------------------------------
 
 let dir: string;
 let simPath: string;
@@ -155,7 +41,7 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'e2m-'));
   simPath = join(dir, 'sim.json');
   writeSimFile();
-  hss = await startStubHss();
+  hss = await startStubHss({ k: K, opc: OPC, imsi: IMSI, sqn: SIM_SQN });
 });
 
 afterEach(async () => {
@@ -168,7 +54,7 @@ const stateOnDisk = (): Record<string, string> => JSON.parse(readFileSync(stateP
 describe('attach', () => {
   it('answers the challenge, derives e2m_int_key and kid, and writes them with SQN_MS', async () => {
     const r = await attach({ hssUrl: hss.url, sim: loadSim(simPath), simPath });
-    const v = hss.vectors[0] as Vector;
+    const v = hss.vectors[0] as HssVector;
     expect(hss.calls).toEqual(['attach', 'res']);
     expect(r.kid).toBe(kidFromRand(v.rand));
     expect(r.resyncs).toBe(0);
@@ -185,7 +71,7 @@ describe('attach', () => {
     expect(hss.calls).toEqual(['attach', 'auts', 'res']);
     expect(hss.autsSqns).toEqual([SIM_SQN]);
     expect(r.resyncs).toBe(1);
-    expect(r.kid).toBe((hss.vectors[1] as Vector).kid);
+    expect(r.kid).toBe((hss.vectors[1] as HssVector).kid);
     expect(BigInt(`0x${stateOnDisk()['sqnMs']}`)).toBe(SIM_SQN + 1n);
   });
 
@@ -306,7 +192,7 @@ describe('UeClient', () => {
     const ue = new UeClient({ simPath, hssUrl: hss.url });
     expect(() => ue.keys(EMSE_ID)).toThrow(NotAttachedError);
     await ue.attach();
-    const v = hss.vectors[0] as Vector;
+    const v = hss.vectors[0] as HssVector;
     const keys = ue.keys(EMSE_ID);
     expect(keys.kid).toBe(kidFromRand(v.rand));
     expect(keys.pskIdentity).toBe(Buffer.from(bestPskIdentity(v.kid, APP_ID)).toString());
@@ -321,7 +207,7 @@ describe('UeClient', () => {
     const ue = new UeClient({ simPath, hssUrl: hss.url });
     const r = await ue.request({ url: `${base()}/hello`, emseId: EMSE_ID });
     expect(r.code).toBe('2.05');
-    expect(Buffer.from(r.payload).toString()).toBe(`Hello, e2m:${(hss.vectors[0] as Vector).kid}:${APP_ID}!`);
+    expect(Buffer.from(r.payload).toString()).toBe(`Hello, e2m:${(hss.vectors[0] as HssVector).kid}:${APP_ID}!`);
     expect(r.format).toBe('text/plain');
     expect(hss.calls).toEqual(['attach', 'res']);
   });
@@ -354,12 +240,12 @@ describe('UeClient', () => {
   it('re-attaches exactly once when the EMSE does not know the kid, then succeeds with the new kid', async () => {
     const ue = new UeClient({ simPath, hssUrl: hss.url });
     await ue.attach();
-    const oldKid = (hss.vectors[0] as Vector).kid;
+    const oldKid = (hss.vectors[0] as HssVector).kid;
     forgotten.add(oldKid);
     const events: UeAttachEvent[] = [];
     ue.on('attach', (e) => events.push(e));
     const r = await ue.request({ url: `${base()}/hello`, emseId: EMSE_ID });
-    const newKid = (hss.vectors[1] as Vector).kid;
+    const newKid = (hss.vectors[1] as HssVector).kid;
     expect(r.code).toBe('2.05');
     expect(Buffer.from(r.payload).toString()).toBe(`Hello, e2m:${newKid}:${APP_ID}!`);
     expect(hss.calls.filter((c) => c === 'attach')).toHaveLength(2);
@@ -384,7 +270,7 @@ describe('UeClient', () => {
 
   it('without an HSS it does not re-attach: the handshake error names unknown_psk_identity', async () => {
     await new UeClient({ simPath, hssUrl: hss.url }).attach();
-    forgotten.add((hss.vectors[0] as Vector).kid);
+    forgotten.add((hss.vectors[0] as HssVector).kid);
     const ue = new UeClient({ simPath });
     const err = await ue.request({ url: `${base()}/hello`, emseId: EMSE_ID }).catch((e: unknown) => e);
     expect((err as HandshakeError).alert).toBe(115);
