@@ -203,6 +203,7 @@ export class ClientConnection extends DtlsConnection {
     }
     this.forgetLastFlight();
     this.layer.forgetEpoch0();
+    this.master = undefined;
     this.complete();
   }
 }

@@ -32,16 +32,24 @@ export interface CloseReason {
   readonly message: string;
 }
 
-/** What a connection tells its owner. */
+/**
+ * What a connection tells its owner. Each call names the connection, so that one hooks object can
+ * serve every connection of a server (no closures per connection: memory per idle session).
+ */
 export interface ConnectionHooks {
-  send(datagram: Uint8Array): void;
-  established(): void;
-  data(data: Uint8Array): void;
-  closed(reason: CloseReason): void;
+  send(datagram: Uint8Array, conn: DtlsConnection): void;
+  established(conn: DtlsConnection): void;
+  data(data: Uint8Array, conn: DtlsConnection): void;
+  closed(reason: CloseReason, conn: DtlsConnection): void;
 }
 
 /** Epoch-1 records held while their keys or the peer's ChangeCipherSpec are still missing. */
 const MAX_PENDING_RECORDS = 8;
+
+// Shared empty lists for connections past their handshake (nothing is added to them then: records
+// are buffered only before establishment, and the transcript only grows during the handshake).
+const NO_RECORDS = Object.freeze([]) as unknown as DtlsRecord[];
+const NO_MESSAGES = Object.freeze([]) as unknown as Uint8Array[];
 
 export abstract class DtlsConnection {
   protected readonly layer: RecordLayer;
@@ -101,7 +109,7 @@ export abstract class DtlsConnection {
   /** Sends application data (established sessions only). */
   send(data: Uint8Array): void {
     if (!this.established || this.closed) throw new AlertError(AlertDescription.internal_error, 'the session is not established');
-    this.hooks.send(this.layer.seal(ContentType.application_data, data));
+    this.hooks.send(this.layer.seal(ContentType.application_data, data), this);
   }
 
   /** Sends close_notify (RFC 5246 §7.2.1) and ends the connection. */
@@ -117,11 +125,11 @@ export abstract class DtlsConnection {
     this.closed = true;
     this.timer?.cancel();
     this.timer = undefined;
-    this.pending = [];
+    this.pending = NO_RECORDS;
     this.reassembler = undefined;
-    this.transcript = [];
+    this.transcript = NO_MESSAGES;
     this.lastFlight = undefined;
-    this.hooks.closed(reason);
+    this.hooks.closed(reason, this);
   }
 
   /** Returns true when the record carried a handshake message the peer had already sent. */
@@ -155,7 +163,7 @@ export abstract class DtlsConnection {
       case ContentType.application_data:
         if (this.established && rec.epoch >= 1) {
           this.onApplicationData();
-          this.hooks.data(plain);
+          this.hooks.data(plain, this);
         } else {
           this.dropped++;
         }
@@ -166,9 +174,24 @@ export abstract class DtlsConnection {
     }
   }
 
-  /** Called on each authenticated application record (the server forgets its last flight then). */
+  /** Called on each authenticated application record: the peer has our last flight. */
   protected onApplicationData(): void {
+    if (this.lastFlight !== undefined) this.releaseHandshakeState();
+  }
+
+  /**
+   * Forgets the last flight and the epoch-0 state once the peer cannot need them any more (it sent
+   * application data, or has been quiet for longer than any retransmission would take).
+   */
+  releaseHandshakeState(): void {
+    if (!this.established) return;
     this.lastFlight = undefined;
+    this.layer.forgetEpoch0();
+  }
+
+  /** Whether the last flight is still kept for a retransmission. */
+  get holdsLastFlight(): boolean {
+    return this.lastFlight !== undefined;
   }
 
   private handleHandshakeRecord(epoch: number, plain: Uint8Array): boolean {
@@ -321,7 +344,7 @@ export abstract class DtlsConnection {
         records.push(this.layer.seal(ContentType.handshake, f, item.epoch));
       }
     }
-    for (const d of this.layer.pack(records)) this.hooks.send(d);
+    for (const d of this.layer.pack(records)) this.hooks.send(d, this);
   }
 
   /** Waits the current timeout, cut short where the handshake timeout falls first. */
@@ -360,9 +383,9 @@ export abstract class DtlsConnection {
     this.timer?.cancel();
     this.timer = undefined;
     this.reassembler = undefined;
-    this.transcript = [];
-    this.pending = [];
-    this.hooks.established();
+    this.transcript = NO_MESSAGES;
+    this.pending = NO_RECORDS;
+    this.hooks.established(this);
   }
 
   protected forgetLastFlight(): void {
@@ -371,7 +394,7 @@ export abstract class DtlsConnection {
 
   protected sendAlert(level: number, description: number): void {
     try {
-      this.hooks.send(this.layer.seal(ContentType.alert, encodeAlert({ level: level as 1 | 2, description })));
+      this.hooks.send(this.layer.seal(ContentType.alert, encodeAlert({ level: level as 1 | 2, description })), this);
     } catch {
       // sequence numbers exhausted or no write state: nothing more can be said to the peer
     }

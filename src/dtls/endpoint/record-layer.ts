@@ -23,8 +23,9 @@ interface WriteEpoch {
 
 export class RecordLayer {
   /** Index = epoch. DTLS 1.2 without renegotiation uses epochs 0 and 1 only. */
-  private readonly reads: (ReadEpoch | undefined)[] = [{ cipher: undefined, window: new ReplayWindow() }];
-  private readonly writes: (WriteEpoch | undefined)[] = [{ cipher: undefined, seq: new WriteSequence(0) }];
+  // Two slots from the start: growing a one-element array to index 1 reserves 17 (memory per session).
+  private readonly reads: (ReadEpoch | undefined)[] = [{ cipher: undefined, window: new ReplayWindow() }, undefined];
+  private readonly writes: (WriteEpoch | undefined)[] = [{ cipher: undefined, seq: new WriteSequence(0) }, undefined];
   /** The epoch new records are sent in. */
   writeEpoch = 0;
   /** Why the last record given to open() was dropped ('auth' = its tag did not verify). */
@@ -57,8 +58,8 @@ export class RecordLayer {
 
   /** Drops epoch-0 state once the handshake is over and no epoch-0 record is needed any more. */
   forgetEpoch0(): void {
-    if (this.reads.length > 1) this.reads[0] = undefined;
-    if (this.writes.length > 1) this.writes[0] = undefined;
+    if (this.reads[1] !== undefined) this.reads[0] = undefined;
+    if (this.writes[1] !== undefined) this.writes[0] = undefined;
   }
 
   /** Octets a record of `epoch` adds to its payload (header plus AEAD overhead). */

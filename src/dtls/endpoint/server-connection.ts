@@ -67,23 +67,41 @@ export function negotiate(ch: ClientHello, suites: readonly CipherSuite[]): Nego
 }
 
 export class ServerConnection extends DtlsConnection {
-  private readonly serverRandom: Uint8Array;
+  /** Handshake-only state, dropped once the session is established (memory per idle session). */
+  private hello: ClientHello | undefined;
+  private clientRandomBytes: Uint8Array | undefined;
+  private serverRandom: Uint8Array | undefined;
+  /** The ClientHello's random as a latin1 string: what a replayed or retransmitted hello is matched by. */
+  private readonly helloKey: string;
   private negotiated: Negotiated | undefined;
   private keyExchangeSeen = false;
   private lookupDone = false;
   private master: SecretBytes | undefined;
   /** The authenticated psk_identity (valid once established). */
   identity: Uint8Array | undefined;
+  /** Where the peer is, and the owner's table key and slot for it (set by the server). */
+  readonly peerAddress: string;
+  readonly peerPort: number;
+  readonly peerKey: string;
+  slot: unknown;
 
   constructor(
     private readonly sopts: ServerConnectionOptions,
     hooks: ConnectionHooks,
-    private readonly hello: ClientHello,
+    hello: ClientHello,
     private readonly helloSeq: number,
     helloBody: Uint8Array,
     helloRecordSeq: number,
+    peer: { readonly address: string; readonly port: number; readonly key: string; readonly slot: unknown },
   ) {
     super(sopts, hooks);
+    this.peerAddress = peer.address;
+    this.peerPort = peer.port;
+    this.peerKey = peer.key;
+    this.slot = peer.slot;
+    this.hello = hello;
+    this.clientRandomBytes = hello.random;
+    this.helloKey = Buffer.from(hello.random).toString('latin1');
     this.layer.startEpoch0At(helloRecordSeq);
     this.serverRandom = sopts.rng(32);
     // RFC 6347 §4.2.2: our message_seq continues from the ClientHello's; the next one we expect follows it.
@@ -92,8 +110,9 @@ export class ServerConnection extends DtlsConnection {
     this.addToTranscript(HandshakeType.client_hello, helloSeq, helloBody);
   }
 
-  get clientRandom(): Uint8Array {
-    return this.hello.random;
+  /** Whether `random` is the client random of the ClientHello this connection answered. */
+  isHelloWith(random: Uint8Array): boolean {
+    return Buffer.from(random).toString('latin1') === this.helloKey;
   }
 
   get suite(): CipherSuite | undefined {
@@ -106,13 +125,17 @@ export class ServerConnection extends DtlsConnection {
 
   /** Whether `ch` is a retransmission of the ClientHello this handshake answers. */
   isSameHello(ch: ClientHello, messageSeq: number): boolean {
-    return messageSeq === this.helloSeq && Buffer.compare(ch.random, this.hello.random) === 0;
+    return messageSeq === this.helloSeq && this.isHelloWith(ch.random);
   }
 
   /** Negotiates and sends flight 4. */
   start(): void {
+    const hello = this.hello;
+    const serverRandom = this.serverRandom;
+    if (hello === undefined || serverRandom === undefined) return;
+    this.hello = undefined; // only negotiation needs the whole ClientHello
     try {
-      this.negotiated = negotiate(this.hello, this.sopts.cipherSuites);
+      this.negotiated = negotiate(hello, this.sopts.cipherSuites);
     } catch (err) {
       this.failWith(err);
       return;
@@ -129,7 +152,7 @@ export class ServerConnection extends DtlsConnection {
         HandshakeType.server_hello,
         encodeServerHello({
           serverVersion: DTLS12,
-          random: this.serverRandom,
+          random: serverRandom,
           sessionId: new Uint8Array(0),
           cipherSuite: this.negotiated.suite.id,
           compressionMethod: COMPRESSION_NULL,
@@ -227,18 +250,22 @@ export class ServerConnection extends DtlsConnection {
 
   private installKeys(psk: Uint8Array | SecretBytes): void {
     const n = this.negotiated;
-    if (n === undefined) throw new AlertError(AlertDescription.internal_error, 'not negotiated');
+    const clientRandom = this.clientRandomBytes;
+    const serverRandom = this.serverRandom;
+    if (n === undefined || clientRandom === undefined || serverRandom === undefined) {
+      throw new AlertError(AlertDescription.internal_error, 'not negotiated');
+    }
     const keys = deriveSessionKeys({
       psk: psk instanceof SecretBytes ? psk : new SecretBytes(psk),
       suite: n.suite,
-      clientRandom: this.hello.random,
-      serverRandom: this.serverRandom,
+      clientRandom,
+      serverRandom,
       extendedMasterSecret: n.extendedMasterSecret,
       transcript: this.transcript,
       role: 'server',
     });
     this.master = keys.master;
-    this.opts.keyLog?.log(this.hello.random, keys.master);
+    this.opts.keyLog?.log(clientRandom, keys.master);
     this.layer.setReadCipher(1, keys.read);
     this.layer.setWriteCipher(1, keys.write);
   }
@@ -256,6 +283,9 @@ export class ServerConnection extends DtlsConnection {
     );
     this.sendFlight([this.ccsItem(), fin], true);
     this.useWriteEpoch(1);
+    this.master = undefined;
+    this.clientRandomBytes = undefined;
+    this.serverRandom = undefined;
     this.complete();
   }
 }

@@ -17,7 +17,7 @@ import { decodeHandshakeFragments, encodeHandshakeFragment } from '../handshake/
 import { encodeHelloVerifyRequest } from '../handshake/hello-verify-request.js';
 import { ContentType, DTLS10, HandshakeType } from '../wire/constants.js';
 import { type DtlsRecord, decodeRecords, encodeRecord } from '../wire/record.js';
-import type { CloseReason } from './connection.js';
+import type { CloseReason, ConnectionHooks } from './connection.js';
 import { type CommonOptions, resolveCommon } from './options.js';
 import { type PskLookup, ServerConnection, type ServerConnectionOptions } from './server-connection.js';
 import { DtlsSession } from './session.js';
@@ -74,6 +74,19 @@ export class DtlsServer extends EventEmitter<{
   error: [Error];
 }> {
   private readonly opts: ServerConnectionOptions;
+  /** One hooks object for every connection; each call names its connection. */
+  private readonly hooks: ConnectionHooks = {
+    send: (d, c) => this.sink?.send(d, (c as ServerConnection).peerAddress, (c as ServerConnection).peerPort),
+    established: (c) => this.onEstablished(c as ServerConnection),
+    data: (d, c) => {
+      const entry = (c as ServerConnection).slot as Entry;
+      if (entry.session && entry.current === c) {
+        entry.session.emit('data', d);
+        this.emit('data', entry.session, d);
+      }
+    },
+    closed: (reason, c) => this.onClosed(c as ServerConnection, reason),
+  };
   private readonly cookies: CookieFactory;
   private readonly maxSessions: number;
   private readonly maxHandshakes: number;
@@ -252,7 +265,7 @@ export class DtlsServer extends EventEmitter<{
     if (e?.current && !e.handshake && this.isOwnRenegotiation(e, rec)) return false;
     // A replay of the very ClientHello that made the live session (same client random) would start a
     // second handshake, and a second PSK lookup, beside it: drop it.
-    if (e?.current && Buffer.compare(e.current.clientRandom, ch.random) === 0) return true;
+    if (e?.current?.isHelloWith(ch.random)) return true;
     const params = cookieParams(ch);
     if (ch.cookie.length === 0 || !this.cookies.verify(key, params, ch.cookie)) {
       this.sendHelloVerify(rec, f.messageSeq, this.cookies.make(key, params), address, port);
@@ -289,24 +302,7 @@ export class DtlsServer extends EventEmitter<{
     }
     const entry: Entry = e ?? { current: undefined, session: undefined, handshake: undefined };
     this.table.set(key, entry);
-    const conn: ServerConnection = new ServerConnection(
-      this.opts,
-      {
-        send: (d) => this.sink?.send(d, address, port),
-        established: () => this.onEstablished(key, entry, conn, address, port),
-        data: (d) => {
-          if (entry.session && entry.current === conn) {
-            entry.session.emit('data', d);
-            this.emit('data', entry.session, d);
-          }
-        },
-        closed: (reason) => this.onClosed(key, entry, conn, reason, address, port),
-      },
-      ch,
-      seq,
-      body,
-      recordSeq,
-    );
+    const conn = new ServerConnection(this.opts, this.hooks, ch, seq, body, recordSeq, { address, port, key, slot: entry });
     entry.handshake = conn;
     this.handshakes.add(conn);
     this.stats.handshakesStarted++;
@@ -326,7 +322,9 @@ export class DtlsServer extends EventEmitter<{
     conn.end({ kind: 'evicted', message: 'handshake evicted' });
   }
 
-  private onEstablished(key: string, entry: Entry, conn: ServerConnection, address: string, port: number): void {
+  private onEstablished(conn: ServerConnection): void {
+    const entry = conn.slot as Entry;
+    const { peerKey: key, peerAddress: address, peerPort: port } = conn;
     this.handshakes.delete(conn);
     this.stats.handshakesCompleted++;
     const previous = entry.current;
@@ -353,7 +351,9 @@ export class DtlsServer extends EventEmitter<{
     this.emit('session', session);
   }
 
-  private onClosed(key: string, entry: Entry, conn: ServerConnection, reason: CloseReason, address: string, port: number): void {
+  private onClosed(conn: ServerConnection, reason: CloseReason): void {
+    const entry = conn.slot as Entry;
+    const { peerKey: key, peerAddress: address, peerPort: port } = conn;
     this.stats.droppedRecords += conn.dropped;
     if (this.handshakes.delete(conn)) {
       if (entry.handshake === conn) entry.handshake = undefined;
@@ -391,7 +391,12 @@ export class DtlsServer extends EventEmitter<{
       if (now - conn.startedAt > handshakeLimit) conn.end({ kind: 'timeout', message: 'handshake timed out' });
     }
     for (const e of [...this.table.values()]) {
-      if (e.current && now - e.current.lastActivity > this.idleTimeoutMs) e.current.close('timeout', 'idle timeout');
+      const c = e.current;
+      if (c === undefined) continue;
+      const quiet = now - c.lastActivity;
+      if (quiet > this.idleTimeoutMs) c.close('timeout', 'idle timeout');
+      // No retransmitted flight 5 can still be on its way: flight 6 and epoch 0 are no longer needed.
+      else if (c.holdsLastFlight && quiet > this.opts.retransmit.maxMs) c.releaseHandshakeState();
     }
   }
 }
