@@ -174,17 +174,24 @@ export class ProcessGroup {
 }
 
 /** Resolves with the arguments of the next `event` of `emitter`, or rejects after `timeoutMs`. */
-export function nextEvent<T extends unknown[] = unknown[]>(emitter: EventEmitter, event: string, timeoutMs = 10_000): Promise<T> {
+/** Anything with once/off listeners (an EventEmitter, a DtlsSession). */
+export interface Listenable {
+  once(event: never, fn: (...args: never[]) => void): unknown;
+  off(event: never, fn: (...args: never[]) => void): unknown;
+}
+
+export function nextEvent<T extends unknown[] = unknown[]>(emitter: Listenable | EventEmitter, event: string, timeoutMs = 10_000): Promise<T> {
+  const target = emitter as EventEmitter;
   return new Promise<T>((resolve, reject) => {
     const onEvent = (...args: unknown[]): void => {
       clearTimeout(timer);
       resolve(args as T);
     };
     const timer = setTimeout(() => {
-      emitter.off(event, onEvent);
+      target.off(event, onEvent);
       reject(new Error(`no '${event}' event within ${timeoutMs} ms`));
     }, timeoutMs);
-    emitter.once(event, onEvent);
+    target.once(event, onEvent);
   });
 }
 

@@ -56,6 +56,11 @@ export class RecordLayer {
     return this.reads[epoch] !== undefined;
   }
 
+  /** Drops the epoch-0 read state (the peer's epoch-0 records are then dropped as 'epoch'). */
+  forgetRead0(): void {
+    if (this.reads[1] !== undefined) this.reads[0] = undefined;
+  }
+
   /** Drops epoch-0 state once the handshake is over and no epoch-0 record is needed any more. */
   forgetEpoch0(): void {
     if (this.reads[1] !== undefined) this.reads[0] = undefined;

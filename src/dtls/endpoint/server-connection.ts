@@ -286,6 +286,8 @@ export class ServerConnection extends DtlsConnection {
     this.master = undefined;
     this.clientRandomBytes = undefined;
     this.serverRandom = undefined;
+    // A retransmitted flight 5 still shows in its epoch-1 Finished; its epoch-0 part is not needed.
+    this.layer.forgetRead0();
     this.complete();
   }
 }

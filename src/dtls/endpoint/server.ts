@@ -383,8 +383,11 @@ export class DtlsServer extends EventEmitter<{
     this.sweepTimer = this.opts.clock.setTimer(every, tick);
   }
 
-  /** Closes idle sessions and handshakes that outlived the handshake timeout. */
-  private sweep(): void {
+  /**
+   * Closes idle sessions and handshakes that outlived the handshake timeout, and frees the last
+   * flight of sessions quiet for longer than any retransmission. Runs on its own timer; callable.
+   */
+  sweep(): void {
     const now = this.opts.clock.now();
     const handshakeLimit = this.opts.retransmit.handshakeTimeoutMs + this.opts.lookupTimeoutMs;
     for (const conn of [...this.handshakes]) {

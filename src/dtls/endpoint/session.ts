@@ -2,7 +2,6 @@
  * The application's handle on one established DTLS session (either role): who the peer is, which
  * identity it authenticated with, and send/close. Emits 'data' (Uint8Array) and 'close' (CloseReason).
  */
-import { EventEmitter } from 'node:events';
 import type { CloseReason } from './connection.js';
 
 /** The connection operations a session needs. */
@@ -23,7 +22,72 @@ export interface SessionInfo {
 
 let nextSessionId = 1;
 
-export class DtlsSession extends EventEmitter<{ data: [Uint8Array]; close: [CloseReason] }> {
+interface SessionEventMap {
+  data: (data: Uint8Array) => void;
+  close: (reason: CloseReason) => void;
+}
+
+type Listener = (arg: never) => void;
+
+/**
+ * The two events of a session, with listener lists made only when someone listens: an
+ * EventEmitter would cost every idle session a dictionary object (memory per idle session).
+ */
+class SessionEvents {
+  private listeners: { data?: Listener[]; close?: Listener[] } | undefined;
+
+  on<E extends keyof SessionEventMap>(event: E, fn: SessionEventMap[E]): this {
+    this.listeners ??= {};
+    const list = (this.listeners[event] ??= []) as Listener[];
+    list.push(fn as Listener);
+    return this;
+  }
+
+  addListener<E extends keyof SessionEventMap>(event: E, fn: SessionEventMap[E]): this {
+    return this.on(event, fn);
+  }
+
+  once<E extends keyof SessionEventMap>(event: E, fn: SessionEventMap[E]): this {
+    const wrapper = ((arg: never) => {
+      this.off(event, wrapper as SessionEventMap[E]);
+      (fn as (a: never) => void)(arg);
+    }) as SessionEventMap[E];
+    (wrapper as { listener?: unknown }).listener = fn;
+    return this.on(event, wrapper);
+  }
+
+  off<E extends keyof SessionEventMap>(event: E, fn: SessionEventMap[E]): this {
+    const list = this.listeners?.[event];
+    if (list === undefined) return this;
+    const i = list.findIndex((l) => l === fn || (l as { listener?: unknown }).listener === fn);
+    if (i >= 0) list.splice(i, 1);
+    return this;
+  }
+
+  removeListener<E extends keyof SessionEventMap>(event: E, fn: SessionEventMap[E]): this {
+    return this.off(event, fn);
+  }
+
+  removeAllListeners(event?: keyof SessionEventMap): this {
+    if (event === undefined) this.listeners = undefined;
+    else if (this.listeners) this.listeners[event] = [];
+    return this;
+  }
+
+  listenerCount(event: keyof SessionEventMap): number {
+    return this.listeners?.[event]?.length ?? 0;
+  }
+
+  /** Calls the listeners of `event` in order; like EventEmitter, a listener that throws throws here. */
+  emit<E extends keyof SessionEventMap>(event: E, arg: Parameters<SessionEventMap[E]>[0]): boolean {
+    const list = this.listeners?.[event];
+    if (list === undefined || list.length === 0) return false;
+    for (const l of [...list]) (l as (a: typeof arg) => void)(arg);
+    return true;
+  }
+}
+
+export class DtlsSession extends SessionEvents {
   /** Process-unique id (CoAP binds exchanges to it, RFC 7252 §9.1). */
   readonly id: number = nextSessionId++;
   readonly remoteAddress: string;

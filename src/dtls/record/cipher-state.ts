@@ -6,13 +6,25 @@ import { SecretBytes } from '../../util/secret.js';
 import type { CipherSuite } from '../ciphersuite/cipher-suite.js';
 import type { KeyBlock } from '../keys/key-block.js';
 
-/** One direction's AEAD state; the sender's write state is the receiver's read state. */
+/**
+ * One direction's AEAD state; the sender's write state is the receiver's read state. The key and the
+ * salt live in one SecretBytes (key ‖ IV): one allocation instead of two per direction, since every
+ * established session keeps two of these (memory per idle session).
+ */
 export interface CipherState {
   readonly suite: CipherSuite;
-  /** client_write_key or server_write_key. */
-  readonly key: SecretBytes;
-  /** client_write_IV or server_write_IV: the 4-octet CCM nonce salt (RFC 6655 §3). */
-  readonly iv: SecretBytes;
+  /** client_write_key ‖ client_write_IV, or the server's (RFC 5246 §6.3; the IV is the 4-octet CCM salt, RFC 6655 §3). */
+  readonly material: SecretBytes;
+}
+
+/** The write key of a cipher state (a view: do not keep it). */
+export function cipherKey(state: CipherState): Uint8Array {
+  return state.material.expose().subarray(0, state.suite.encKeyLength);
+}
+
+/** The 4-octet implicit nonce salt of a cipher state (a view: do not keep it). */
+export function cipherIv(state: CipherState): Uint8Array {
+  return state.material.expose().subarray(state.suite.encKeyLength);
 }
 
 /** Which end of the connection we are. */
@@ -24,11 +36,16 @@ export function createCipherState(
   key: Uint8Array | SecretBytes,
   iv: Uint8Array | SecretBytes,
 ): CipherState {
-  const k = key instanceof SecretBytes ? key : new SecretBytes(key);
-  const s = iv instanceof SecretBytes ? iv : new SecretBytes(iv);
+  const k = key instanceof SecretBytes ? key.expose() : key;
+  const s = iv instanceof SecretBytes ? iv.expose() : iv;
   if (k.length !== suite.encKeyLength) throw new RangeError(`${suite.name} key must be ${suite.encKeyLength} octets`);
   if (s.length !== suite.fixedIvLength) throw new RangeError(`${suite.name} IV must be ${suite.fixedIvLength} octets`);
-  return { suite, key: k, iv: s };
+  const material = new Uint8Array(k.length + s.length);
+  material.set(k, 0);
+  material.set(s, k.length);
+  const secret = new SecretBytes(material);
+  material.fill(0);
+  return { suite, material: secret };
 }
 
 /**

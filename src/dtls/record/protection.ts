@@ -50,6 +50,11 @@ function validHeader(contentType: number, epoch: number, seq: number): boolean {
   );
 }
 
+/** Copies the 4-octet salt (material[keyLength..keyLength+4)) to the front of the nonce. */
+function setSalt(material: Uint8Array, keyLength: number): void {
+  for (let i = 0; i < SALT; i++) nonce[i] = material[keyLength + i] as number;
+}
+
 /** Fills `aad` with the RFC 5246 §6.2.3.3 additional data (its first 8 octets are epoch ‖ seq). */
 function fillAad(contentType: number, epoch: number, seq: number, length: number): void {
   const hi = Math.floor(seq / TWO_32);
@@ -87,10 +92,12 @@ export function protectRecord(
     throw new RangeError(`record plaintext of ${plaintext.length} octets exceeds ${MAX_PLAINTEXT_LENGTH}`);
   }
   fillAad(contentType, epoch, seq, plaintext.length);
-  nonce.set(state.iv.expose(), 0);
+  const m = state.material.expose();
+  const keyLength = state.suite.encKeyLength;
+  setSalt(m, keyLength);
   nonce.set(aad.subarray(0, EXPLICIT), SALT);
   const input = plaintext.length === 0 ? EMPTY : plaintext;
-  const sealed = ccmEncrypt(state.key.expose(), nonce, input, aad, state.suite.tagLength);
+  const sealed = ccmEncrypt(m.subarray(0, keyLength), nonce, input, aad, state.suite.tagLength);
   const fragment = new Uint8Array(EXPLICIT + sealed.length);
   fragment.set(aad.subarray(0, EXPLICIT), 0);
   fragment.set(sealed, EXPLICIT);
@@ -112,10 +119,12 @@ export function unprotectRecord(
   const length = fragment.length - EXPLICIT - tagLength;
   if (length < 0 || length > MAX_PLAINTEXT_LENGTH || !validHeader(contentType, epoch, seq)) return undefined;
   fillAad(contentType, epoch, seq, length);
-  nonce.set(state.iv.expose(), 0);
+  const m = state.material.expose();
+  const keyLength = state.suite.encKeyLength;
+  setSalt(m, keyLength);
   nonce.set(fragment.subarray(0, EXPLICIT), SALT);
   try {
-    return ccmDecrypt(state.key.expose(), nonce, fragment.subarray(EXPLICIT), aad, tagLength);
+    return ccmDecrypt(m.subarray(0, keyLength), nonce, fragment.subarray(EXPLICIT), aad, tagLength);
   } catch {
     return undefined;
   }
