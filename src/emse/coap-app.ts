@@ -64,6 +64,9 @@ export interface CoapAppOptions {
   readonly echoRaw?: boolean;
 }
 
+/** Payload octets node-coap's duplicate-detection cache may hold (RFC 7252 §4.5). */
+const RESPONSE_CACHE_OCTETS = 64 * 1024;
+
 /** Serves CoAP on every session of `dtls`; returns a function that stops it. */
 export function attachCoapApp(dtls: DtlsServer, local: () => AddressInfo, opts: CoapAppOptions): { close(): void } {
   const socket = new CoapSessionSocket(local);
@@ -74,7 +77,10 @@ export function attachCoapApp(dtls: DtlsServer, local: () => AddressInfo, opts: 
     const r = req.rsinfo as unknown as CoapSessionInfo;
     return `${r.address}|${r.port}|${r.sessionId}`;
   };
-  const server = coap.createServer({ clientIdentifier });
+  // node-coap keeps every response for EXCHANGE_LIFETIME (247 s) to answer duplicate CONs, and its
+  // default cap (32 MiB) counts only payload octets: ~1 M small responses of ~5 KB each. The cap
+  // below bounds that cache to a few thousand recent exchanges.
+  const server = coap.createServer({ clientIdentifier, cacheSize: RESPONSE_CACHE_OCTETS });
   keyBlockTransfersByResource(server, clientIdentifier);
   server.on('request', (req: IncomingMessage, res: OutgoingMessage) => {
     const info = req.rsinfo as unknown as CoapSessionInfo;

@@ -39,7 +39,10 @@ export function createLogger(opts: LogOptions): Logger {
   return opts.destination ? pino(options, opts.destination) : pino(options, destination(2));
 }
 
-/** A logger that drops everything (library default when the embedder passes none). */
+let silent: Logger | undefined;
+
+/** A logger that drops everything (library default when the embedder passes none); one shared instance. */
 export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+  silent ??= pino({ level: 'silent' });
+  return silent;
 }
