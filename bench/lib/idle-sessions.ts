@@ -1,0 +1,176 @@
+/**
+ * Child program of the memory section: `node --expose-gc idle-sessions.js '<json IdleSessionsJob>'`.
+ * Holds N established, idle DTLS sessions in one DtlsServer and reports the memory they cost.
+ *
+ * Method: a DtlsServer on an in-memory network (memory-net.ts), clients connected through it from
+ * distinct synthetic address:port pairs. A warm-up (sessions opened and closed again) loads and
+ * compiles every code path; then a baseline is taken (gc() several times, process.memoryUsage()),
+ * N sessions are established in batches, each batch's client objects are dropped once it completed
+ * (the server keeps its sessions: maxSessions above N, idle timeout far above the run), and the same
+ * measurement is taken again. Per session = (after - baseline) / N.
+ *
+ * Progress goes to stderr as `progress DONE TOTAL`, the result to stdout as one `result {json}` line.
+ * With `snapshotDir`, heap snapshots are written at the baseline and at N sessions (and no
+ * measurement is meaningful in that run: a snapshot leaves memory behind).
+ */
+import { writeHeapSnapshot } from 'node:v8';
+import { join } from 'node:path';
+import { DtlsClient, DtlsServer, RETRANSMIT_DEFAULT } from '../../src/dtls/index.js';
+import { systemClock } from '../../src/util/clock.js';
+import { SecretBytes } from '../../src/util/secret.js';
+import { MemoryNetwork } from './memory-net.js';
+
+export interface IdleSessionsJob {
+  readonly sessions: number;
+  /** Handshakes run at once. */
+  readonly batch: number;
+  readonly snapshotDir?: string;
+}
+
+export interface MemoryReading {
+  readonly heapUsed: number;
+  /** Heap reserved by V8 (used + free space in its pages). */
+  readonly heapTotal: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+  readonly rss: number;
+}
+
+export interface IdleSessionsResult {
+  readonly sessions: number;
+  /** server.size after the run (must equal `sessions`). */
+  readonly serverSize: number;
+  readonly established: number;
+  readonly clientEndpointsLeft: number;
+  readonly baseline: MemoryReading;
+  readonly after: MemoryReading;
+  /** After the server's clock moved past the retransmission window and its sweep ran (quiet > 60 s). */
+  readonly quiet: MemoryReading;
+  readonly establishMs: number;
+  readonly identityOctets: number;
+  readonly snapshots?: { readonly baseline: string; readonly loaded: string };
+}
+
+const PSK = new SecretBytes(new Uint8Array(Buffer.from('b66ccece404e53002d732967b74914a3ebffa6e1b4217562dab11f2f2b282971', 'hex')));
+const WARM_UP = 500;
+/** Far above any run: nothing is swept while we measure. */
+const IDLE_TIMEOUT_MS = 24 * 3600 * 1000;
+
+/** Best PSK identity of DESIGN.md §4 (`e2m:<kid>:<appIdentity>`), one per UE. */
+function identityOf(i: number): string {
+  return `e2m:${(0x1a000000 + i).toString(16).padStart(8, '0')}:ue-${String(i).padStart(6, '0')}@iot.example.com`;
+}
+
+/** A distinct IPv4 address:port per client (10.0.0.0/8, ports 1024..65023). */
+function addressOf(i: number): { address: string; port: number } {
+  const host = Math.floor(i / 64_000) + 1;
+  return { address: `10.${(host >> 16) & 0xff}.${(host >> 8) & 0xff}.${host & 0xff}`, port: 1024 + (i % 64_000) };
+}
+
+async function settle(): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** Full GCs with event-loop turns between them (weak callbacks, freed backing stores), then a reading. */
+async function measure(): Promise<MemoryReading> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('run with --expose-gc');
+  for (let i = 0; i < 6; i++) {
+    gc();
+    await settle();
+  }
+  const m = process.memoryUsage();
+  return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss };
+}
+
+/** Establishes sessions `from`..`to`-1 in batches; returns how many completed. Client objects are dropped. */
+async function establish(net: MemoryNetwork, from: number, to: number, batch: number, report: (done: number) => void): Promise<number> {
+  let ok = 0;
+  for (let start = from; start < to; start += batch) {
+    const end = Math.min(to, start + batch);
+    const pending: Promise<unknown>[] = [];
+    for (let i = start; i < end; i++) {
+      const { address, port } = addressOf(i);
+      pending.push(
+        DtlsClient.connect({ host: address, port, identity: identityOf(i), psk: PSK, transport: net.transport(address, port) }).then(
+          () => ok++,
+          () => undefined,
+        ),
+      );
+    }
+    await Promise.all(pending);
+    await net.drain();
+    // The server keeps its side; the client side is dropped: its endpoint leaves the network and
+    // nothing else refers to the client session.
+    net.forgetClients();
+    report(end - from);
+  }
+  return ok;
+}
+
+async function warmUp(net: MemoryNetwork, server: DtlsServer): Promise<void> {
+  const closing: Promise<void>[] = [];
+  for (let i = 0; i < WARM_UP; i++) {
+    const { address, port } = addressOf(10_000_000 + i);
+    const t = net.transport(address, port);
+    closing.push(
+      DtlsClient.connect({ host: address, port, identity: identityOf(i), psk: PSK, transport: t }).then((s) => {
+        const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
+        s.close();
+        return closed;
+      }),
+    );
+  }
+  await Promise.all(closing);
+  await net.drain();
+  net.forgetClients();
+  if (server.size !== 0) throw new Error(`warm-up left ${server.size} connections in the server table`);
+}
+
+async function main(): Promise<void> {
+  const job = JSON.parse(process.argv[2] ?? '{}') as IdleSessionsJob;
+  if (!(Number.isInteger(job.sessions) && job.sessions > 0)) throw new Error('sessions must be a positive integer');
+  const lookup = async (identity: Uint8Array): Promise<SecretBytes | undefined> => (identity[0] === 0x65 ? PSK : undefined);
+  // The server's clock can be moved forward to show a session that has been quiet for a minute.
+  let skew = 0;
+  const clock = { now: () => performance.now() + skew, setTimer: systemClock.setTimer };
+  const server = new DtlsServer({ pskLookup: lookup, maxSessions: job.sessions + WARM_UP + 1, idleTimeoutMs: IDLE_TIMEOUT_MS, clock });
+  const net = new MemoryNetwork(server);
+  await warmUp(net, server);
+
+  const baseline = await measure();
+  const snapBase = job.snapshotDir ? writeHeapSnapshot(join(job.snapshotDir, 'baseline.heapsnapshot')) : undefined;
+  const started = performance.now();
+  let lastReport = 0;
+  const established = await establish(net, 0, job.sessions, job.batch, (done) => {
+    if (done - lastReport >= job.sessions / 50 || done === job.sessions) {
+      lastReport = done;
+      process.stderr.write(`progress ${done} ${job.sessions}\n`);
+    }
+  });
+  const establishMs = performance.now() - started;
+  const after = await measure();
+  skew += RETRANSMIT_DEFAULT.maxMs + 1_000;
+  server.sweep();
+  const quiet = await measure();
+  const snapLoaded = job.snapshotDir ? writeHeapSnapshot(join(job.snapshotDir, 'loaded.heapsnapshot')) : undefined;
+  const result: IdleSessionsResult = {
+    sessions: job.sessions,
+    serverSize: server.size,
+    established,
+    clientEndpointsLeft: net.clientCount,
+    baseline,
+    after,
+    quiet,
+    establishMs,
+    identityOctets: identityOf(0).length,
+    ...(snapBase && snapLoaded ? { snapshots: { baseline: snapBase, loaded: snapLoaded } } : {}),
+  };
+  process.stdout.write(`result ${JSON.stringify(result)}\n`);
+  await server.close();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`idle-sessions failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
