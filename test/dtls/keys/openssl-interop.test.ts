@@ -13,6 +13,7 @@ import { randomBytes } from '../../../src/crypto/primitives.js';
 import { toHex } from '../../../src/util/bytes.js';
 import { captureOpensslHandshake, opensslAvailable, type CapturedDatagram } from './openssl-capture.js';
 import { replayHandshake } from './dtls-transcript.js';
+import { peer } from '../../support/peers.js';
 
 interface Fixture {
   psk_hex: string;
@@ -62,7 +63,7 @@ describe('recorded OpenSSL 3.0 DTLS 1.2 PSK handshakes', () => {
   });
 });
 
-describe.skipIf(!opensslAvailable())('a live OpenSSL DTLS 1.2 PSK handshake', () => {
+describe.skipIf(!peer('openssl') || !opensslAvailable())('a live OpenSSL DTLS 1.2 PSK handshake', () => {
   it.each(['PSK-AES128-CCM8', 'PSK-AES128-CCM'])('%s', async (cipher) => {
     const psk = toHex(randomBytes(16));
     const cap = await captureOpensslHandshake(cipher, psk);
