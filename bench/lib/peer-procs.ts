@@ -9,7 +9,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { processCpuMs } from './process-cpu.js';
@@ -152,40 +151,9 @@ export class ProcGroup {
 /** User plus system CPU time of process `pid` so far, ms (from /proc/<pid>/stat); NaN if unknown. */
 export const cpuMsOf = (pid: number): number => processCpuMs(pid);
 
-/** A UDP port that was free a moment ago on 127.0.0.1. */
-export async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
+import { freeCoapPorts, freeUdpPort, hasProgram } from '../../test/support/peers.js';
 
-async function bindable(port: number): Promise<boolean> {
-  const udp = createSocket('udp4');
-  const udpOk = await new Promise<boolean>((resolve) => {
-    udp.once('error', () => resolve(false));
-    udp.bind(port, '127.0.0.1', () => resolve(true));
-  });
-  udp.close();
-  if (!udpOk) return false;
-  const tcp = createServer();
-  const tcpOk = await new Promise<boolean>((resolve) => {
-    tcp.once('error', () => resolve(false));
-    tcp.listen(port, '127.0.0.1', () => resolve(true));
-  });
-  if (tcpOk) await new Promise<void>((resolve) => tcp.close(() => resolve()));
-  return tcpOk;
-}
-
-/** P with P and P+1 free for UDP and TCP (coap-server takes coap on P and coaps on P+1, both transports). */
-export async function freeCoapPorts(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const p = await freeUdpPort();
-    if (p < 65_535 && (await bindable(p)) && (await bindable(p + 1))) return p;
-  }
-  throw new Error('no free port pair for coap-server');
-}
+export { freeCoapPorts, freeUdpPort, hasProgram };
 
 /**
  * Waits until a CoAP server answers on plain UDP `port`: a CoAP ping (empty CON, RFC 7252 §4.3) is
@@ -243,22 +211,6 @@ export async function startEmse(group: ProcGroup, o: EmseProcOptions): Promise<{
   return { proc, port: Number(m[1]) };
 }
 
-const programs = new Map<string, boolean>();
-
-/** Whether `program` is on the PATH. */
-export function hasProgram(program: string): boolean {
-  let found = programs.get(program);
-  if (found === undefined) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' });
-      found = true;
-    } catch {
-      found = false;
-    }
-    programs.set(program, found);
-  }
-  return found;
-}
 
 /** shared/peers/README.md: the GnuTLS priority string that forces TLS_PSK_WITH_AES_128_CCM_8. */
 export const GNUTLS_PRIORITY = 'NONE:+VERS-DTLS1.2:+PSK:+AES-128-CCM-8:+AEAD:+SIGN-ALL:+COMP-NULL:+CURVE-ALL';

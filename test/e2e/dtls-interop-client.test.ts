@@ -5,9 +5,7 @@
  * Command lines follow shared/peers/README.md. Each server also meets a wrong key: the handshake
  * must reject with HandshakeError, and with the alert the server sends when it sends one.
  */
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate, parse, type ParsedPacket } from 'coap-packet';
@@ -19,7 +17,7 @@ import {
   type DtlsConnectOptions,
   HandshakeError,
 } from '../../src/dtls/index.js';
-import { freeUdpPort, peer } from '../support/peers.js';
+import { freeCoapPorts, freeUdpPort, peer } from '../support/peers.js';
 import { nextEvent, type PeerProcess, ProcessGroup, within } from '../support/processes.js';
 
 /** 32 octets with 0x00 and >= 0x80 octets: peers that take hex keys must not treat it as text. */
@@ -180,32 +178,6 @@ describe.skipIf(!peer('gnutls-serv'))('our client → gnutls-serv --echo', () =>
   });
 });
 
-/** Whether `port` can be bound right now with a UDP and a TCP socket on 127.0.0.1. */
-async function bindable(port: number): Promise<boolean> {
-  const udp = createSocket('udp4');
-  const udpOk = await new Promise<boolean>((resolve) => {
-    udp.once('error', () => resolve(false));
-    udp.bind(port, '127.0.0.1', () => resolve(true));
-  });
-  udp.close();
-  if (!udpOk) return false;
-  const tcp = createServer();
-  const tcpOk = await new Promise<boolean>((resolve) => {
-    tcp.once('error', () => resolve(false));
-    tcp.listen(port, '127.0.0.1', () => resolve(true));
-  });
-  if (tcpOk) await new Promise<void>((resolve) => tcp.close(() => resolve()));
-  return tcpOk;
-}
-
-/** P with P and P+1 free for UDP and TCP: coap-server takes coap (P) and coaps (P+1) on both. */
-async function freeCoapPorts(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const p = await freeUdpPort();
-    if (p < 65_535 && (await bindable(p)) && (await bindable(p + 1))) return p;
-  }
-  throw new Error('no free port pair for coap-server');
-}
 
 let nextMessageId = 0x2e00;
 

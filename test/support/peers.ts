@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 
 const cache = new Map<string, boolean>();
 
@@ -42,4 +43,31 @@ export async function freeUdpPort(): Promise<number> {
   const { port } = s.address();
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return port;
+}
+
+/** Whether `port` can be bound right now with a UDP and a TCP socket on 127.0.0.1. */
+async function bindable(port: number): Promise<boolean> {
+  const udp = createSocket('udp4');
+  const udpOk = await new Promise<boolean>((resolve) => {
+    udp.once('error', () => resolve(false));
+    udp.bind(port, '127.0.0.1', () => resolve(true));
+  });
+  udp.close();
+  if (!udpOk) return false;
+  const tcp = createServer();
+  const tcpOk = await new Promise<boolean>((resolve) => {
+    tcp.once('error', () => resolve(false));
+    tcp.listen(port, '127.0.0.1', () => resolve(true));
+  });
+  if (tcpOk) await new Promise<void>((resolve) => tcp.close(() => resolve()));
+  return tcpOk;
+}
+
+/** P with P and P+1 free for UDP and TCP (coap-server takes coap on P and coaps on P+1, both transports). */
+export async function freeCoapPorts(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const p = await freeUdpPort();
+    if (p < 65_535 && (await bindable(p)) && (await bindable(p + 1))) return p;
+  }
+  throw new Error('no free port pair for coap-server');
 }
