@@ -5,9 +5,11 @@
  */
 import coap from 'coap';
 import type { IncomingMessage, OutgoingMessage } from 'coap';
+import { generate, parse, type ParsedPacket } from 'coap-packet';
 import type { AddressInfo } from 'node:net';
 import { CoapSessionSocket, type CoapSessionInfo, looksLikeCoapRequest } from '../coap/server-socket.js';
 import type { DtlsServer } from '../dtls/endpoint/server.js';
+import type { DtlsSession } from '../dtls/endpoint/session.js';
 import type { Logger } from '../util/log.js';
 
 /** What a resource handler gets besides node-coap's request and response. */
@@ -23,26 +25,40 @@ export interface ResourceContext {
  */
 export type ResourceHandler = (req: IncomingMessage, res: OutgoingMessage, ctx: ResourceContext) => unknown;
 
+/** A resource's current state as a GET answers it (2.05 Content). */
+export interface Representation {
+  readonly payload: string | Uint8Array;
+  /** CoAP Content-Format number (RFC 7252 §12.3), e.g. 0 for text/plain; none if omitted. */
+  readonly contentFormat?: number;
+}
+
 export interface Resource {
   /** Path without leading slash, e.g. "hello". */
   readonly path: string;
   /** CoRE Link Format attributes for /.well-known/core (RFC 6690), e.g. `rt="e2m.hello"`. */
   readonly attributes?: string;
+  /** Handlers per method. A GET handler may be left out when `read` is given. */
   readonly methods: Readonly<Partial<Record<'GET' | 'POST' | 'PUT' | 'DELETE', ResourceHandler>>>;
+  /**
+   * A synchronous, side-effect-free GET: the representation for `ctx`. Given it, plain GETs (no
+   * options besides Uri-Host, Uri-Port and Uri-Path, no payload, an answer that fits one message)
+   * are answered straight from the datagram, without node-coap's request pipeline; every other GET
+   * goes through node-coap and is answered from `read` too (unless `methods.GET` is given).
+   */
+  readonly read?: (ctx: ResourceContext) => Representation;
   /** Releases what the resource holds (timers, observers); called when the app stops. */
   close?(): void;
 }
+
+const CONTENT_FORMAT_TEXT = 0;
+const CONTENT_FORMAT_LINK = 40;
 
 /** GET /hello: greets the authenticated identity. */
 export const helloResource: Resource = {
   path: 'hello',
   attributes: 'rt="e2m.hello";ct=0',
-  methods: {
-    GET: (_req, res, ctx) => {
-      res.setOption('Content-Format', 'text/plain');
-      res.end(`Hello, ${ctx.identity}!`);
-    },
-  },
+  methods: {},
+  read: (ctx) => ({ payload: `Hello, ${ctx.identity}!`, contentFormat: CONTENT_FORMAT_TEXT }),
 };
 
 /** POST /echo: returns the payload (Block-wise capable through node-coap). */
@@ -86,7 +102,7 @@ export function attachCoapApp(dtls: DtlsServer, local: () => AddressInfo, opts: 
     const info = req.rsinfo as unknown as CoapSessionInfo;
     const path = (req.url.split('?')[0] ?? '').replace(/^\/+/, '');
     if (path === '.well-known/core' && req.method === 'GET') {
-      res.setOption('Content-Format', 'application/link-format');
+      res.setOption('Content-Format', CONTENT_FORMAT_LINK);
       res.end(wellKnown);
       return;
     }
@@ -96,7 +112,8 @@ export function attachCoapApp(dtls: DtlsServer, local: () => AddressInfo, opts: 
       res.end();
       return;
     }
-    const handler = resource.methods[req.method as 'GET'];
+    const ctx: ResourceContext = { identity: info.identity, session: info.session };
+    const handler = resource.methods[req.method as 'GET'] ?? (req.method === 'GET' ? readHandler(resource) : undefined);
     if (handler === undefined) {
       res.code = '4.05';
       res.end();
@@ -112,7 +129,7 @@ export function attachCoapApp(dtls: DtlsServer, local: () => AddressInfo, opts: 
       }
     };
     try {
-      Promise.resolve(handler(req, res, { identity: info.identity, session: info.session })).catch(failed);
+      Promise.resolve(handler(req, res, ctx)).catch(failed);
     } catch (err) {
       failed(err);
     }
@@ -120,11 +137,15 @@ export function attachCoapApp(dtls: DtlsServer, local: () => AddressInfo, opts: 
   server.on('error', (err: Error) => opts.logger.warn({ err: err.message }, 'CoAP server error'));
   server.listen(socket as never);
 
-  const onData = (session: Parameters<CoapSessionSocket['deliver']>[0], data: Uint8Array): void => {
-    if (looksLikeCoapRequest(data)) socket.deliver(session, data);
-    else if (opts.echoRaw !== false) session.send(data);
+  const plainGets = new PlainGetAnswerer(table, opts.logger);
+  const onData = (session: DtlsSession, data: Uint8Array): void => {
+    if (!looksLikeCoapRequest(data)) {
+      if (opts.echoRaw !== false) session.send(data);
+    } else if (!plainGets.answer(session, data)) {
+      socket.deliver(session, data);
+    }
   };
-  const onClose = (session: Parameters<CoapSessionSocket['forget']>[0]): void => socket.forget(session);
+  const onClose = (session: DtlsSession): void => socket.forget(session);
   dtls.on('data', onData);
   dtls.on('close', onClose);
   return {
@@ -152,4 +173,98 @@ function keyBlockTransfersByResource(server: unknown, clientIdentifier: (req: In
     const tag = packet.options?.find((o) => o.name === 292 || o.name === 'Request-Tag')?.value.toString('hex') ?? '';
     return `${clientIdentifier(req)}|${packet.code ?? ''}|${req.url}|${tag}`;
   };
+}
+
+/** Answers GETs through node-coap from a resource's `read`. */
+function readHandler(resource: Resource): ResourceHandler | undefined {
+  const read = resource.read;
+  if (read === undefined) return undefined;
+  return (_req, res, ctx) => {
+    const r = read(ctx);
+    if (r.contentFormat !== undefined) res.setOption('Content-Format', r.contentFormat);
+    res.end(typeof r.payload === 'string' ? r.payload : Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength));
+  };
+}
+
+/** RFC 7252 §5.10 option numbers a plain GET may carry. */
+const URI_HOST = 3;
+const URI_PORT = 7;
+const URI_PATH = 11;
+/** Largest payload answered in one message; node-coap switches to Block2 (RFC 7959) above it. */
+const MAX_PLAIN_PAYLOAD = 1024;
+
+/**
+ * Answers plain GETs of resources with a `read` straight from the datagram: parse (coap-packet,
+ * node-coap's own codec), read, one response (a piggybacked ACK to a CON, RFC 7252 §5.2.1; a NON to a
+ * NON, §5.2.3). Anything else — other methods, options such as Observe, Block2, Accept or ETag,
+ * unknown paths, empty messages, Resets — is left to node-coap. The decision depends on the datagram
+ * alone, so a retransmitted CON takes the same path as its original; GET is safe and idempotent, so a
+ * duplicate is answered afresh rather than from a cache (RFC 7252 §4.5 allows it).
+ */
+class PlainGetAnswerer {
+  /** Message IDs of NON responses (§4.4); starts at a random point like node-coap's. */
+  private messageId = Math.floor(Math.random() * 0x10000);
+
+  constructor(
+    private readonly table: ReadonlyMap<string, Resource>,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Whether the datagram was answered here. */
+  answer(session: DtlsSession, data: Uint8Array): boolean {
+    // Method GET (0.01) is the second octet; anything else is not ours to look at.
+    if (data[1] !== 0x01) return false;
+    let packet: ParsedPacket;
+    try {
+      packet = parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    } catch {
+      return false;
+    }
+    if (packet.ack || packet.reset || packet.payload.length > 0) return false;
+    const segments: string[] = [];
+    for (const o of packet.options) {
+      const n = typeof o.name === 'number' ? o.name : OPTION_NUMBERS[o.name];
+      if (n === URI_PATH) segments.push(o.value.toString('utf8'));
+      else if (n !== URI_HOST && n !== URI_PORT) return false;
+    }
+    const resource = this.table.get(segments.join('/'));
+    const read = resource?.read;
+    if (read === undefined || resource?.methods.GET !== undefined) return false;
+    let r: Representation;
+    try {
+      r = read({ identity: session.identityText, session });
+    } catch (err) {
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err), path: resource?.path }, 'CoAP read failed');
+      return false;
+    }
+    const payload = typeof r.payload === 'string' ? Buffer.from(r.payload, 'utf8') : Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength);
+    if (payload.length > MAX_PLAIN_PAYLOAD) return false;
+    const confirmable = packet.confirmable;
+    const response = generate({
+      code: '2.05',
+      ack: confirmable,
+      confirmable: false,
+      messageId: confirmable ? packet.messageId : this.nextMessageId(),
+      token: packet.token,
+      options: r.contentFormat === undefined ? [] : [{ name: 'Content-Format', value: uintOption(r.contentFormat) }],
+      payload,
+    });
+    session.send(response);
+    return true;
+  }
+
+  private nextMessageId(): number {
+    this.messageId = (this.messageId + 1) & 0xffff;
+    return this.messageId;
+  }
+}
+
+/** coap-packet names the options it knows; the numbers of those a plain GET is judged by. */
+const OPTION_NUMBERS: Readonly<Record<string, number>> = { 'Uri-Host': URI_HOST, 'Uri-Port': URI_PORT, 'Uri-Path': URI_PATH };
+
+/** RFC 7252 §3.2 uint: shortest big-endian form, zero as no octets. */
+function uintOption(n: number): Buffer {
+  const out: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) out.unshift(v % 256);
+  return Buffer.from(out);
 }

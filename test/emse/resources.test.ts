@@ -394,3 +394,69 @@ describe('/.well-known/core', () => {
     ]);
   });
 });
+
+describe('/hello: plain GETs answered without node-coap, every other request through it', () => {
+  const greeting = `Hello, ${B}!`;
+
+  it('answers a CON GET with a piggybacked ACK: its Message ID and token, 2.05, text/plain (RFC 7252 §5.2.1)', async () => {
+    const c = await client(B);
+    const token = c.newToken();
+    const reply = c.next((p) => p.token.equals(token), 'GET /hello');
+    c.send({ messageId: 0x4242, code: 'GET', confirmable: true, token, options: [{ name: 'Uri-Path', value: Buffer.from('hello') }] });
+    const r = await reply;
+    expect(r.ack).toBe(true);
+    expect(r.messageId).toBe(0x4242);
+    expect(r.code).toBe('2.05');
+    expect(uint(option(r, 'Content-Format'))).toBe(0);
+    expect(r.payload.toString('utf8')).toBe(greeting);
+  });
+
+  it('answers a NON GET with a NON response carrying its token (RFC 7252 §5.2.3)', async () => {
+    const c = await client(B);
+    const token = c.newToken();
+    const reply = c.next((p) => p.token.equals(token), 'NON GET /hello');
+    c.send({ code: 'GET', confirmable: false, token, options: [{ name: 'Uri-Path', value: Buffer.from('hello') }] });
+    const r = await reply;
+    expect(r.ack).toBe(false);
+    expect(r.confirmable).toBe(false);
+    expect(r.code).toBe('2.05');
+    expect(r.payload.toString('utf8')).toBe(greeting);
+  });
+
+  it('answers a retransmitted CON again, with the same Message ID and payload', async () => {
+    const c = await client(B);
+    const token = c.newToken();
+    const frame = generate({ messageId: 0x0707, code: 'GET', confirmable: true, token, options: [{ name: 'Uri-Path', value: Buffer.from('hello') }] });
+    const first = c.next((p) => p.token.equals(token), 'first answer');
+    c.session.send(frame);
+    const a = await first;
+    const second = c.next((p) => p.token.equals(token) && p !== a, 'answer to the duplicate');
+    c.session.send(frame);
+    const b = await second;
+    expect([b.messageId, b.code, b.payload.toString()]).toEqual([a.messageId, a.code, a.payload.toString()]);
+  });
+
+  it('serves a GET with Block2 (RFC 7959) through node-coap, from the same representation', async () => {
+    const c = await client(B);
+    // Block2: block 0, more = 0, SZX 0 (16 octets).
+    const r = await c.request('GET', 'hello', { options: [{ name: 'Block2', value: Buffer.of(0x00) }] });
+    expect(r.code).toBe('2.05');
+    expect(option(r, 'Block2')).toBeDefined();
+    expect(r.payload.toString('utf8')).toBe(greeting.slice(0, 16));
+  });
+
+  it('serves a GET with a query through node-coap with the same answer as the plain GET', async () => {
+    const c = await client(A1);
+    const plain = await c.request('GET', 'hello');
+    const viaCoap = await c.request('GET', 'hello', { options: [{ name: 'Uri-Query', value: Buffer.from('x=1') }] });
+    expect(viaCoap.code).toBe('2.05');
+    expect(viaCoap.payload.toString()).toBe(plain.payload.toString());
+    expect(uint(option(viaCoap, 'Content-Format'))).toBe(uint(option(plain, 'Content-Format')));
+  });
+
+  it('answers 4.05 to POST and 4.04 to an unknown path (node-coap)', async () => {
+    const c = await client(B);
+    expect((await c.request('POST', 'hello', { payload: 'x' })).code).toBe('4.05');
+    expect((await c.request('GET', 'nowhere')).code).toBe('4.04');
+  });
+});
