@@ -11,7 +11,8 @@
  * the AAD from the record header. Anything malformed is reported as undefined, so that the caller
  * drops the record silently (RFC 6347 §4.1.2.7) and nothing throws into a socket callback.
  */
-import { ccmDecrypt, ccmEncrypt } from '../../crypto/ccm.js';
+import { Ccm128 } from '../../crypto/ccm.js';
+import type { SecretBytes } from '../../util/secret.js';
 import type { CipherSuite } from '../ciphersuite/cipher-suite.js';
 import type { CipherState } from './cipher-state.js';
 
@@ -29,13 +30,30 @@ const EXPLICIT = 8; // record_iv_length (RFC 6655 §3)
 const AAD_LENGTH = 13; // seq_num(8) + type(1) + version(2) + length(2)
 const TWO_32 = 0x1_0000_0000;
 
-// Scratch buffers for the nonce and AAD of one record. ccmEncrypt/ccmDecrypt are synchronous and keep
-// no reference, so one pair serves every CipherState without a per-record allocation.
+// Scratch buffers for the nonce and AAD of one record. Ccm128 is synchronous and keeps no reference,
+// so one pair serves every CipherState without a per-record allocation.
 const nonce = new Uint8Array(SALT + EXPLICIT);
 const aad = new Uint8Array(AAD_LENGTH);
-// An empty plaintext as a view of a non-empty buffer: Node 20 with OpenSSL 3 fails CCM encryption
-// ("tag not set") when update() gets a zero-length ArrayBuffer, which has no backing store.
-const EMPTY = new Uint8Array(1).subarray(0, 0);
+
+/**
+ * Keyed CCM contexts of the most recently used cipher states, least recently used first. A context
+ * costs two native AES contexts, so an idle session keeps none (memory per session); a busy one finds
+ * its context here instead of setting up AES for every record. Bounded: the oldest is dropped.
+ */
+const contexts = new Map<SecretBytes, Ccm128>();
+const MAX_CONTEXTS = 1024;
+
+function ccmFor(state: CipherState, m: Uint8Array, keyLength: number): Ccm128 {
+  let ccm = contexts.get(state.material);
+  if (ccm !== undefined) {
+    contexts.delete(state.material);
+  } else {
+    ccm = new Ccm128(m.subarray(0, keyLength));
+    if (contexts.size >= MAX_CONTEXTS) contexts.delete(contexts.keys().next().value as SecretBytes);
+  }
+  contexts.set(state.material, ccm);
+  return ccm;
+}
 
 /** Octets a protected record adds to its plaintext: nonce_explicit and tag. */
 export function recordOverhead(suite: CipherSuite): number {
@@ -96,8 +114,7 @@ export function protectRecord(
   const keyLength = state.suite.encKeyLength;
   setSalt(m, keyLength);
   nonce.set(aad.subarray(0, EXPLICIT), SALT);
-  const input = plaintext.length === 0 ? EMPTY : plaintext;
-  const sealed = ccmEncrypt(m.subarray(0, keyLength), nonce, input, aad, state.suite.tagLength);
+  const sealed = ccmFor(state, m, keyLength).encrypt(nonce, plaintext, aad, state.suite.tagLength);
   const fragment = new Uint8Array(EXPLICIT + sealed.length);
   fragment.set(aad.subarray(0, EXPLICIT), 0);
   fragment.set(sealed, EXPLICIT);
@@ -124,7 +141,7 @@ export function unprotectRecord(
   setSalt(m, keyLength);
   nonce.set(fragment.subarray(0, EXPLICIT), SALT);
   try {
-    return ccmDecrypt(m.subarray(0, keyLength), nonce, fragment.subarray(EXPLICIT), aad, tagLength);
+    return ccmFor(state, m, keyLength).decrypt(nonce, fragment.subarray(EXPLICIT), aad, tagLength);
   } catch {
     return undefined;
   }

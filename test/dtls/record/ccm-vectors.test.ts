@@ -1,10 +1,12 @@
 /**
- * certs-free-test-vectors/ccm8.json: every entry through ccmEncrypt/ccmDecrypt, and the entries with
+ * certs-free-test-vectors/ccm8.json: every entry through ccmEncrypt/ccmDecrypt (OpenSSL's CCM) and the
+ * keyed Ccm128 (CCM built from AES-ECB and AES-CBC contexts), and the entries with
  * the TLS CCM_8 shape (12-octet nonce, 8-octet tag: RFC 6655 §3) through protectRecord/unprotectRecord.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ccmDecrypt, ccmEncrypt } from '../../../src/crypto/ccm.js';
+import { Ccm128, ccmDecrypt, ccmEncrypt } from '../../../src/crypto/ccm.js';
+import { randomBytes } from '../../../src/crypto/primitives.js';
 import { TLS_PSK_WITH_AES_128_CCM_8 } from '../../../src/dtls/ciphersuite/cipher-suite.js';
 import { createCipherState } from '../../../src/dtls/record/cipher-state.js';
 import { protectRecord, unprotectRecord } from '../../../src/dtls/record/protection.js';
@@ -49,6 +51,44 @@ describe('ccm8.json through ccmEncrypt/ccmDecrypt', () => {
     for (const at of [0, expected.length - 1]) {
       expect(ccmDecrypt(h(e.key), h(e.nonce), flip(expected, at), h(e.aad), e.M_tag_octets)).toBeUndefined();
     }
+  });
+});
+
+describe('ccm8.json through the keyed Ccm128', () => {
+  it.each(all)('%s', (_id, e) => {
+    const ccm = new Ccm128(h(e.key));
+    const expected = h(e.expected_ciphertext_and_tag);
+    // Twice each way on one context: every message must start its CBC-MAC from a zero IV.
+    for (let round = 0; round < 2; round++) {
+      expect(toHex(ccm.encrypt(h(e.nonce), h(e.plaintext), h(e.aad), e.M_tag_octets))).toBe(e.expected_ciphertext_and_tag);
+      const opened = ccm.decrypt(h(e.nonce), expected, h(e.aad), e.M_tag_octets);
+      expect(opened && toHex(opened)).toBe(e.plaintext);
+      for (const at of [0, expected.length - 1]) {
+        expect(ccm.decrypt(h(e.nonce), flip(expected, at), h(e.aad), e.M_tag_octets)).toBeUndefined();
+      }
+    }
+  });
+
+  it('agrees with OpenSSL\'s CCM on random messages interleaved on one context (lengths 0..100, AAD 0..40 and 65,300)', () => {
+    const key = randomBytes(16);
+    const ccm = new Ccm128(key);
+    for (let i = 0; i < 300; i++) {
+      const nonce = randomBytes(7 + (i % 7));
+      const tag = [4, 6, 8, 10, 12, 14, 16][i % 7] as number;
+      const pt = randomBytes((i * 37) % 101);
+      const aad = randomBytes(i === 299 ? 65_300 : (i * 13) % 41);
+      const reference = ccmEncrypt(key, nonce, pt, aad, tag);
+      expect(toHex(ccm.encrypt(nonce, pt, aad, tag))).toBe(toHex(reference));
+      expect(toHex(ccm.decrypt(nonce, reference, aad, tag) ?? Uint8Array.of(0xff))).toBe(toHex(pt));
+    }
+  });
+
+  it('refuses a bad key, nonce or tag length, and a sealed text shorter than its tag', () => {
+    expect(() => new Ccm128(new Uint8Array(32))).toThrow(RangeError);
+    const ccm = new Ccm128(new Uint8Array(16));
+    expect(() => ccm.encrypt(new Uint8Array(6), new Uint8Array(1), new Uint8Array(0), 8)).toThrow(RangeError);
+    expect(() => ccm.encrypt(new Uint8Array(12), new Uint8Array(1), new Uint8Array(0), 7)).toThrow(RangeError);
+    expect(ccm.decrypt(new Uint8Array(12), new Uint8Array(7), new Uint8Array(0), 8)).toBeUndefined();
   });
 });
 
