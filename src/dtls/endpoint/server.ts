@@ -37,7 +37,15 @@ export interface DtlsServerOptions extends CommonOptions {
   idleTimeoutMs?: number;
   /** Cookie secret rotation period, ms (default 5 min). */
   cookieRotateMs?: number;
+  /**
+   * SO_RCVBUF and SO_SNDBUF of the UDP socket, octets (default 4 MiB; the kernel caps it at
+   * net.core.rmem_max / wmem_max). The system default (~208 KiB) overflows when a few thousand devices
+   * send at once, and every datagram dropped there costs a device a retransmission timeout.
+   */
+  socketBufferSize?: number;
 }
+
+const DEFAULT_SOCKET_BUFFER = 4 * 1024 * 1024;
 
 /** Where the server's datagrams go; a UDP socket by default, an in-memory network in tests. */
 export interface DatagramSink {
@@ -91,6 +99,7 @@ export class DtlsServer extends EventEmitter<{
   private readonly maxSessions: number;
   private readonly maxHandshakes: number;
   private readonly idleTimeoutMs: number;
+  private readonly socketBufferSize: number;
   private readonly table = new Map<string, Entry>();
   /** Half-open handshakes, oldest first (Set keeps insertion order). */
   private readonly handshakes = new Set<ServerConnection>();
@@ -115,12 +124,14 @@ export class DtlsServer extends EventEmitter<{
     this.maxSessions = positive(options.maxSessions ?? 100_000, 'maxSessions');
     this.maxHandshakes = positive(options.maxHandshakes ?? 10_000, 'maxHandshakes');
     this.idleTimeoutMs = positive(options.idleTimeoutMs ?? 600_000, 'idleTimeoutMs');
+    this.socketBufferSize = positive(options.socketBufferSize ?? DEFAULT_SOCKET_BUFFER, 'socketBufferSize');
     this.cookies = new CookieFactory({ rng: common.rng, clock: common.clock, ...(options.cookieRotateMs ? { rotateMs: options.cookieRotateMs } : {}) });
   }
 
   /** Binds a UDP socket and serves it. Resolves with the bound address. */
   async listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
-    const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+    const size = this.socketBufferSize;
+    const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: size, sendBufferSize: size });
     socket.on('message', (msg, rinfo) => this.handleDatagram(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), rinfo.address, rinfo.port));
     socket.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'UDP socket error'));
     await new Promise<void>((resolve, reject) => {
