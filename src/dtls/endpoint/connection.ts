@@ -17,12 +17,10 @@ import { decodeChangeCipherSpec, encodeChangeCipherSpec } from '../wire/change-c
 import { AlertDescription, AlertLevel, alertName, ContentType, HandshakeType } from '../wire/constants.js';
 import type { DtlsRecord } from '../wire/record.js';
 import type { ResolvedCommon } from './options.js';
+import { type FlightItem, packFlight, unpackFlight } from './packed-flight.js';
 import { RecordLayer } from './record-layer.js';
 
-/** One element of a flight: a handshake message or a ChangeCipherSpec, with the epoch it goes in. */
-export type FlightItem =
-  | { readonly kind: 'handshake'; readonly epoch: number; readonly msgType: number; readonly messageSeq: number; readonly body: Uint8Array }
-  | { readonly kind: 'ccs'; readonly epoch: number };
+export type { FlightItem } from './packed-flight.js';
 
 /** Why a connection ended. */
 export interface CloseReason {
@@ -46,30 +44,41 @@ export interface ConnectionHooks {
 /** Epoch-1 records held while their keys or the peer's ChangeCipherSpec are still missing. */
 const MAX_PENDING_RECORDS = 8;
 
-// Shared empty lists for connections past their handshake (nothing is added to them then: records
-// are buffered only before establishment, and the transcript only grows during the handshake).
-const NO_RECORDS = Object.freeze([]) as unknown as DtlsRecord[];
+// A shared empty transcript for connections past their handshake (it only grows during the handshake).
 const NO_MESSAGES = Object.freeze([]) as unknown as Uint8Array[];
+
+/**
+ * What only the handshake needs. It is one object, dropped as a whole when the handshake ends or
+ * fails: as fields of the connection it would cost every established session a slot each (memory
+ * per idle session).
+ */
+interface HandshakeScratch {
+  readonly startedAt: number;
+  readonly reassembler: HandshakeReassembler;
+  /** Full handshake messages in transcript order (RFC 6347 §4.2.6). */
+  transcript: Uint8Array[];
+  /** message_seq of our next handshake message. */
+  sendSeq: number;
+  ccsReceived: boolean;
+  /** A ChangeCipherSpec that overtook the key exchange it follows (records of a flight may be reordered). */
+  earlyCcs: boolean;
+  pending: DtlsRecord[];
+  timer: TimerHandle | undefined;
+  timeoutMs: number;
+}
 
 export abstract class DtlsConnection {
   protected readonly layer: RecordLayer;
   protected state: HandshakeState = HandshakeState.preparing;
-  protected reassembler: HandshakeReassembler | undefined = new HandshakeReassembler();
-  /** Full handshake messages in transcript order (RFC 6347 §4.2.6), kept until the handshake ends. */
-  protected transcript: Uint8Array[] = [];
-  /** message_seq of our next handshake message. */
-  protected sendSeq = 0;
-  protected ccsReceived = false;
-  /** A ChangeCipherSpec that overtook the key exchange it follows (records of a flight may be reordered). */
-  private earlyCcs = false;
-  private pending: DtlsRecord[] = [];
-  private lastFlight: readonly FlightItem[] | undefined;
-  private timer: TimerHandle | undefined;
-  private timeoutMs = 0;
-  readonly startedAt: number;
+  private hs: HandshakeScratch | undefined;
+  /** Our last flight, packed (packed-flight.ts), kept for retransmission. */
+  private lastFlight: string | undefined;
   established = false;
   closed = false;
-  /** Time of the last authenticated record from the peer. */
+  /**
+   * Time of the last authenticated record from the peer, in whole milliseconds: a small integer is
+   * kept in the object itself, where a fractional time takes a heap box of its own (16 B a session).
+   */
   lastActivity: number;
   /** Records dropped (malformed, replayed, failed authentication, unexpected). */
   dropped = 0;
@@ -79,8 +88,47 @@ export abstract class DtlsConnection {
     protected readonly hooks: ConnectionHooks,
   ) {
     this.layer = new RecordLayer(opts.mtu);
-    this.startedAt = opts.clock.now();
-    this.lastActivity = this.startedAt;
+    const now = opts.clock.now();
+    this.hs = {
+      startedAt: now,
+      reassembler: new HandshakeReassembler(),
+      transcript: [],
+      sendSeq: 0,
+      ccsReceived: false,
+      earlyCcs: false,
+      pending: [],
+      timer: undefined,
+      timeoutMs: 0,
+    };
+    this.lastActivity = Math.floor(now);
+  }
+
+  /** When the handshake started; NaN once it is over (the time is kept only while it runs). */
+  get startedAt(): number {
+    return this.hs?.startedAt ?? Number.NaN;
+  }
+
+  /** The reassembler of the peer's handshake messages, until the handshake ends. */
+  protected get reassembler(): HandshakeReassembler | undefined {
+    return this.hs?.reassembler;
+  }
+
+  /** Full handshake messages in transcript order (RFC 6347 §4.2.6), until the handshake ends. */
+  protected get transcript(): Uint8Array[] {
+    return this.hs?.transcript ?? NO_MESSAGES;
+  }
+
+  protected set transcript(messages: Uint8Array[]) {
+    if (this.hs) this.hs.transcript = messages;
+  }
+
+  /** message_seq of our next handshake message. */
+  protected get sendSeq(): number {
+    return this.hs?.sendSeq ?? 0;
+  }
+
+  protected set sendSeq(seq: number) {
+    if (this.hs) this.hs.sendSeq = seq;
   }
 
   /** The handshake message types acceptable next, decided before any body is parsed (STYLE.md 4). */
@@ -123,19 +171,17 @@ export abstract class DtlsConnection {
   end(reason: CloseReason): void {
     if (this.closed) return;
     this.closed = true;
-    this.timer?.cancel();
-    this.timer = undefined;
-    this.pending = NO_RECORDS;
-    this.reassembler = undefined;
-    this.transcript = NO_MESSAGES;
+    this.hs?.timer?.cancel();
+    this.hs = undefined;
     this.lastFlight = undefined;
     this.hooks.closed(reason, this);
   }
 
   /** Returns true when the record carried a handshake message the peer had already sent. */
   private handleRecord(rec: DtlsRecord): boolean {
-    if (rec.epoch === 1 && !this.established && !(this.ccsReceived && this.layer.hasReadEpoch(1))) {
-      if (this.pending.length < MAX_PENDING_RECORDS) this.pending.push(rec);
+    const hs = this.hs;
+    if (rec.epoch === 1 && hs !== undefined && !(hs.ccsReceived && this.layer.hasReadEpoch(1))) {
+      if (hs.pending.length < MAX_PENDING_RECORDS) hs.pending.push(rec);
       else this.dropped++;
       return false;
     }
@@ -150,7 +196,7 @@ export abstract class DtlsConnection {
       }
       return false;
     }
-    this.lastActivity = this.opts.clock.now();
+    this.lastActivity = Math.floor(this.opts.clock.now());
     switch (rec.type) {
       case ContentType.handshake:
         return this.handleHandshakeRecord(rec.epoch, plain);
@@ -238,7 +284,7 @@ export abstract class DtlsConnection {
         return;
       }
       this.onHandshakeMessage(msg);
-      if (this.earlyCcs && this.ccsExpected()) this.acceptCcs();
+      if (this.hs?.earlyCcs === true && this.ccsExpected()) this.acceptCcs();
     }
   }
 
@@ -252,28 +298,32 @@ export abstract class DtlsConnection {
       this.dropped++;
       return;
     }
-    if (this.established || epoch !== 0) return; // a retransmission: ignore
+    const hs = this.hs;
+    if (this.established || hs === undefined || epoch !== 0) return; // a retransmission: ignore
     // Datagrams may be reordered (RFC 6347 §4.1): a ChangeCipherSpec ahead of the key exchange of
     // its flight is kept until that key exchange has been processed. It only opens the way to
     // epoch-1 records, which authenticate under the keys of this handshake or are dropped.
     if (!this.ccsExpected()) {
-      this.earlyCcs = true;
+      hs.earlyCcs = true;
       return;
     }
     this.acceptCcs();
   }
 
   private acceptCcs(): void {
-    this.earlyCcs = false;
-    this.ccsReceived = true;
+    const hs = this.hs;
+    if (hs === undefined) return;
+    hs.earlyCcs = false;
+    hs.ccsReceived = true;
     this.drainPending();
   }
 
   /** Processes epoch-1 records held back until keys and ChangeCipherSpec were both there. */
   protected drainPending(): void {
-    if (!this.ccsReceived || !this.layer.hasReadEpoch(1) || this.pending.length === 0) return;
-    const held = this.pending;
-    this.pending = [];
+    const hs = this.hs;
+    if (hs === undefined || !hs.ccsReceived || !this.layer.hasReadEpoch(1) || hs.pending.length === 0) return;
+    const held = hs.pending;
+    hs.pending = [];
     this.handleRecords(held);
   }
 
@@ -316,23 +366,27 @@ export abstract class DtlsConnection {
    * (RFC 6347 §4.2.4: state SENDING, then WAITING).
    */
   protected sendFlight(items: readonly FlightItem[], last: boolean): void {
-    this.lastFlight = items;
+    this.lastFlight = packFlight(items);
     this.state = HandshakeState.sending;
-    this.transmit();
-    this.timer?.cancel();
-    this.timer = undefined;
-    if (last) {
+    this.transmit(items);
+    const hs = this.hs;
+    hs?.timer?.cancel();
+    if (hs) hs.timer = undefined;
+    if (last || hs === undefined) {
       this.state = HandshakeState.finished;
       return;
     }
     this.state = HandshakeState.waiting;
-    this.timeoutMs = this.opts.retransmit.initialMs;
-    this.armTimer();
+    hs.timeoutMs = this.opts.retransmit.initialMs;
+    this.armTimer(hs);
   }
 
-  private transmit(): void {
-    const flight = this.lastFlight;
-    if (flight === undefined) return;
+  /** Sends the last flight again (a timer expired or the peer retransmitted its own). */
+  private retransmit(): void {
+    if (this.lastFlight !== undefined) this.transmit(unpackFlight(this.lastFlight));
+  }
+
+  private transmit(flight: readonly FlightItem[]): void {
     const records: Uint8Array[] = [];
     for (const item of flight) {
       if (item.kind === 'ccs') {
@@ -348,27 +402,28 @@ export abstract class DtlsConnection {
   }
 
   /** Waits the current timeout, cut short where the handshake timeout falls first. */
-  private armTimer(): void {
+  private armTimer(hs: HandshakeScratch): void {
     const left = this.opts.retransmit.handshakeTimeoutMs - (this.opts.clock.now() - this.startedAt);
-    this.timer = this.opts.clock.setTimer(Math.min(this.timeoutMs, left), () => this.onTimer());
+    hs.timer = this.opts.clock.setTimer(Math.min(hs.timeoutMs, left), () => this.onTimer());
   }
 
   private onTimer(): void {
-    this.timer = undefined;
-    if (this.closed || this.state !== HandshakeState.waiting) return;
+    const hs = this.hs;
+    if (hs === undefined || this.closed || this.state !== HandshakeState.waiting) return;
+    hs.timer = undefined;
     const elapsed = this.opts.clock.now() - this.startedAt;
     if (elapsed >= this.opts.retransmit.handshakeTimeoutMs) {
       this.end({ kind: 'timeout', message: `handshake timed out after ${Math.round(elapsed)} ms` });
       return;
     }
-    this.transmit();
-    this.timeoutMs = nextTimeout(this.opts.retransmit, this.timeoutMs);
-    this.armTimer();
+    this.retransmit();
+    hs.timeoutMs = nextTimeout(this.opts.retransmit, hs.timeoutMs);
+    this.armTimer(hs);
   }
 
   /** The peer sent its previous flight again: ours was lost, so send it again (RFC 6347 §4.2.4). */
   protected onPeerRetransmitted(): void {
-    if (this.state === HandshakeState.waiting || this.state === HandshakeState.finished) this.transmit();
+    if (this.state === HandshakeState.waiting || this.state === HandshakeState.finished) this.retransmit();
   }
 
   /** Switches our writes to epoch 1 after our ChangeCipherSpec went out. */
@@ -380,11 +435,8 @@ export abstract class DtlsConnection {
   protected complete(): void {
     this.established = true;
     this.state = HandshakeState.finished;
-    this.timer?.cancel();
-    this.timer = undefined;
-    this.reassembler = undefined;
-    this.transcript = NO_MESSAGES;
-    this.pending = NO_RECORDS;
+    this.hs?.timer?.cancel();
+    this.hs = undefined;
     this.hooks.established(this);
   }
 

@@ -66,19 +66,30 @@ export function negotiate(ch: ClientHello, suites: readonly CipherSuite[]): Nego
   };
 }
 
+/**
+ * What only the server's handshake needs. One object, dropped as a whole once the session is handed
+ * over: as fields of the connection it would cost every established session a slot each (memory per
+ * idle session).
+ */
+interface ServerHandshake {
+  /** Only negotiation needs the whole ClientHello. */
+  hello: ClientHello | undefined;
+  readonly helloSeq: number;
+  readonly clientRandom: Uint8Array;
+  readonly serverRandom: Uint8Array;
+  negotiated: Negotiated | undefined;
+  keyExchangeSeen: boolean;
+  lookupDone: boolean;
+  master: SecretBytes | undefined;
+  identity: Uint8Array | undefined;
+}
+
 export class ServerConnection extends DtlsConnection {
-  /** Handshake-only state, dropped once the session is established (memory per idle session). */
-  private hello: ClientHello | undefined;
-  private clientRandomBytes: Uint8Array | undefined;
-  private serverRandom: Uint8Array | undefined;
+  private shs: ServerHandshake | undefined;
   /** The ClientHello's random as a latin1 string: what a replayed or retransmitted hello is matched by. */
   private readonly helloKey: string;
-  private negotiated: Negotiated | undefined;
-  private keyExchangeSeen = false;
-  private lookupDone = false;
-  private master: SecretBytes | undefined;
-  /** The authenticated psk_identity (valid once established). */
-  identity: Uint8Array | undefined;
+  /** Whether the extended master secret (RFC 7627) was negotiated. */
+  extendedMasterSecret = false;
   /** Where the peer is, and the owner's table key and slot for it (set by the server). */
   readonly peerAddress: string;
   readonly peerPort: number;
@@ -86,10 +97,10 @@ export class ServerConnection extends DtlsConnection {
   slot: unknown;
 
   constructor(
-    private readonly sopts: ServerConnectionOptions,
+    sopts: ServerConnectionOptions,
     hooks: ConnectionHooks,
     hello: ClientHello,
-    private readonly helloSeq: number,
+    helloSeq: number,
     helloBody: Uint8Array,
     helloRecordSeq: number,
     peer: { readonly address: string; readonly port: number; readonly key: string; readonly slot: unknown },
@@ -99,15 +110,32 @@ export class ServerConnection extends DtlsConnection {
     this.peerPort = peer.port;
     this.peerKey = peer.key;
     this.slot = peer.slot;
-    this.hello = hello;
-    this.clientRandomBytes = hello.random;
+    this.shs = {
+      hello,
+      helloSeq,
+      clientRandom: hello.random,
+      serverRandom: sopts.rng(32),
+      negotiated: undefined,
+      keyExchangeSeen: false,
+      lookupDone: false,
+      master: undefined,
+      identity: undefined,
+    };
     this.helloKey = Buffer.from(hello.random).toString('latin1');
     this.layer.startEpoch0At(helloRecordSeq);
-    this.serverRandom = sopts.rng(32);
     // RFC 6347 §4.2.2: our message_seq continues from the ClientHello's; the next one we expect follows it.
     this.sendSeq = helloSeq;
     if (this.reassembler) this.reassembler.expectedSeq = helloSeq + 1;
     this.addToTranscript(HandshakeType.client_hello, helloSeq, helloBody);
+  }
+
+  private get sopts(): ServerConnectionOptions {
+    return this.opts as ServerConnectionOptions;
+  }
+
+  /** The psk_identity the client sent, until the handshake ends (the server's DtlsSession keeps it). */
+  get identity(): Uint8Array | undefined {
+    return this.shs?.identity;
   }
 
   /** Whether `random` is the client random of the ClientHello this connection answered. */
@@ -115,36 +143,36 @@ export class ServerConnection extends DtlsConnection {
     return Buffer.from(random).toString('latin1') === this.helloKey;
   }
 
+  /** The negotiated cipher suite (after flight 4). */
   get suite(): CipherSuite | undefined {
-    return this.negotiated?.suite;
-  }
-
-  get extendedMasterSecret(): boolean {
-    return this.negotiated?.extendedMasterSecret ?? false;
+    return this.shs?.negotiated?.suite ?? this.layer.suite;
   }
 
   /** Whether `ch` is a retransmission of the ClientHello this handshake answers. */
   isSameHello(ch: ClientHello, messageSeq: number): boolean {
-    return messageSeq === this.helloSeq && this.isHelloWith(ch.random);
+    return messageSeq === this.shs?.helloSeq && this.isHelloWith(ch.random);
   }
 
   /** Negotiates and sends flight 4. */
   start(): void {
-    const hello = this.hello;
-    const serverRandom = this.serverRandom;
-    if (hello === undefined || serverRandom === undefined) return;
-    this.hello = undefined; // only negotiation needs the whole ClientHello
+    const hs = this.shs;
+    const hello = hs?.hello;
+    if (hs === undefined || hello === undefined) return;
+    hs.hello = undefined;
+    let negotiated: Negotiated;
     try {
-      this.negotiated = negotiate(hello, this.sopts.cipherSuites);
+      negotiated = negotiate(hello, this.sopts.cipherSuites);
     } catch (err) {
       this.failWith(err);
       return;
     }
+    hs.negotiated = negotiated;
+    this.extendedMasterSecret = negotiated.extendedMasterSecret;
     const extensions: Extension[] = [];
-    if (this.negotiated.secureRenegotiation) {
+    if (negotiated.secureRenegotiation) {
       extensions.push({ type: ExtensionType.renegotiation_info, data: encodeRenegotiationInfo(new Uint8Array(0)) });
     }
-    if (this.negotiated.extendedMasterSecret) {
+    if (negotiated.extendedMasterSecret) {
       extensions.push({ type: ExtensionType.extended_master_secret, data: encodeExtendedMasterSecret() });
     }
     const items: FlightItem[] = [
@@ -152,9 +180,9 @@ export class ServerConnection extends DtlsConnection {
         HandshakeType.server_hello,
         encodeServerHello({
           serverVersion: DTLS12,
-          random: serverRandom,
+          random: hs.serverRandom,
           sessionId: new Uint8Array(0),
-          cipherSuite: this.negotiated.suite.id,
+          cipherSuite: negotiated.suite.id,
           compressionMethod: COMPRESSION_NULL,
           ...(extensions.length > 0 ? { extensions } : {}),
         }),
@@ -170,7 +198,7 @@ export class ServerConnection extends DtlsConnection {
 
   /** The client sent flight 3 again: flight 4 was lost. */
   onHelloRetransmitted(): void {
-    if (!this.keyExchangeSeen) super.onPeerRetransmitted();
+    if (this.shs?.keyExchangeSeen === false) super.onPeerRetransmitted();
   }
 
   /**
@@ -183,15 +211,17 @@ export class ServerConnection extends DtlsConnection {
   }
 
   protected expectedTypes(): readonly number[] {
-    return this.keyExchangeSeen ? [HandshakeType.finished] : [HandshakeType.client_key_exchange];
+    const hs = this.shs;
+    if (hs === undefined) return [];
+    return hs.keyExchangeSeen ? [HandshakeType.finished] : [HandshakeType.client_key_exchange];
   }
 
   protected ccsExpected(): boolean {
-    return this.keyExchangeSeen;
+    return this.shs?.keyExchangeSeen === true;
   }
 
   protected awaitingPeerFinished(): boolean {
-    return this.lookupDone && !this.established;
+    return this.shs?.lookupDone === true && !this.established;
   }
 
   protected isRenegotiationRequest(msgType: number): boolean {
@@ -206,8 +236,10 @@ export class ServerConnection extends DtlsConnection {
   private onKeyExchange(msg: HandshakeMessage): void {
     const { pskIdentity } = decodeClientKeyExchangePsk(msg.body);
     if (pskIdentity.length === 0) throw new AlertError(AlertDescription.unknown_psk_identity, 'empty psk_identity');
-    this.keyExchangeSeen = true;
-    this.identity = pskIdentity;
+    const hs = this.shs;
+    if (hs === undefined) throw new AlertError(AlertDescription.internal_error, 'no handshake in progress');
+    hs.keyExchangeSeen = true;
+    hs.identity = pskIdentity;
     this.addToTranscript(msg.msgType, msg.messageSeq, msg.body);
     // PREPARING: the client's retransmitted flight 5 is absorbed until the lookup ends.
     this.state = 'preparing';
@@ -237,24 +269,23 @@ export class ServerConnection extends DtlsConnection {
       this.fail(AlertDescription.unknown_psk_identity, 'unknown psk_identity');
       return;
     }
+    const hs = this.shs;
     try {
-      this.installKeys(psk);
+      if (hs === undefined) throw new AlertError(AlertDescription.internal_error, 'no handshake in progress');
+      this.installKeys(hs, psk);
     } catch (err) {
       this.failWith(err);
       return;
     }
-    this.lookupDone = true;
+    hs.lookupDone = true;
     this.state = 'waiting';
     this.drainPending();
   }
 
-  private installKeys(psk: Uint8Array | SecretBytes): void {
-    const n = this.negotiated;
-    const clientRandom = this.clientRandomBytes;
-    const serverRandom = this.serverRandom;
-    if (n === undefined || clientRandom === undefined || serverRandom === undefined) {
-      throw new AlertError(AlertDescription.internal_error, 'not negotiated');
-    }
+  private installKeys(hs: ServerHandshake, psk: Uint8Array | SecretBytes): void {
+    const n = hs.negotiated;
+    const { clientRandom, serverRandom } = hs;
+    if (n === undefined) throw new AlertError(AlertDescription.internal_error, 'not negotiated');
     const keys = deriveSessionKeys({
       psk: psk instanceof SecretBytes ? psk : new SecretBytes(psk),
       suite: n.suite,
@@ -264,7 +295,7 @@ export class ServerConnection extends DtlsConnection {
       transcript: this.transcript,
       role: 'server',
     });
-    this.master = keys.master;
+    hs.master = keys.master;
     this.opts.keyLog?.log(clientRandom, keys.master);
     this.layer.setReadCipher(1, keys.read);
     this.layer.setWriteCipher(1, keys.write);
@@ -272,22 +303,22 @@ export class ServerConnection extends DtlsConnection {
 
   private onClientFinished(msg: HandshakeMessage): void {
     const { verifyData: received } = decodeFinished(msg.body);
-    if (this.master === undefined || !checkVerifyData(this.master, 'client', transcriptHash(this.transcript), received)) {
+    const master = this.shs?.master;
+    if (master === undefined || !checkVerifyData(master, 'client', transcriptHash(this.transcript), received)) {
       throw new AlertError(AlertDescription.decrypt_error, 'the client Finished does not verify: wrong PSK (RFC 5246 §7.4.9)');
     }
     this.addToTranscript(msg.msgType, msg.messageSeq, msg.body);
     const fin = this.handshakeItem(
       HandshakeType.finished,
-      encodeFinished({ verifyData: verifyData(this.master, 'server', transcriptHash(this.transcript)) }),
+      encodeFinished({ verifyData: verifyData(master, 'server', transcriptHash(this.transcript)) }),
       1,
     );
     this.sendFlight([this.ccsItem(), fin], true);
     this.useWriteEpoch(1);
-    this.master = undefined;
-    this.clientRandomBytes = undefined;
-    this.serverRandom = undefined;
     // A retransmitted flight 5 still shows in its epoch-1 Finished; its epoch-0 part is not needed.
     this.layer.forgetRead0();
     this.complete();
+    // The owner has taken what it needed (identity, suite) when complete() reported the session.
+    this.shs = undefined;
   }
 }

@@ -12,6 +12,8 @@
 export const REPLAY_WINDOW_SIZE = 64;
 
 const MAX_SEQUENCE = 0xffff_ffff_ffff; // uint48 (RFC 6347 §4.1)
+/** Below this, `seq | 0` is the same number as an unboxed small integer. */
+const SMALL_INTEGER_MAX = 0x3fff_ffff;
 
 /** The receive window of one epoch. */
 export class ReplayWindow {
@@ -41,7 +43,9 @@ export class ReplayWindow {
     if (!this.check(seq)) return;
     if (seq > this.top) {
       this.shift(this.top < 0 ? REPLAY_WINDOW_SIZE : seq - this.top);
-      this.top = seq;
+      // A 48-bit number decoded from the wire is a boxed double even when small; stored as it is,
+      // it would give `top` a heap box of its own in every window (memory per idle session).
+      this.top = seq <= SMALL_INTEGER_MAX ? seq | 0 : seq;
       this.lo |= 1;
       return;
     }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RETRANSMIT_CONSTRAINED, type RetransmitConfig } from '../../../src/dtls/fsm/retransmit.js';
-import { HandshakeType } from '../../../src/dtls/wire/constants.js';
+import { ContentType, HandshakeType } from '../../../src/dtls/wire/constants.js';
 import { DEFAULT_PSK, flight, index, LossyNetwork, text, toServer, withHandshake } from '../../support/lossy-network.js';
 
 /** A timer so slow that the side using it never drives recovery within these tests. */
@@ -234,5 +234,44 @@ describe('answering a retransmitted previous flight (RFC 6347 §4.2.4)', () => {
     expect(net.events.sessions).toHaveLength(1);
     await net.advance(60_000);
     expect(net.sent(toServer).filter((d) => d.flight === 5)).toHaveLength(3);
+  });
+});
+
+describe('flight 6 kept after the handshake (RFC 6347 §4.2.4)', () => {
+  it('flight 6 lost twice: each retransmitted flight 5 gets it again, under fresh record sequence numbers', async () => {
+    const net = new LossyNetwork({ server: { retransmit: SLOW } });
+    net.drop(flight(6), 2);
+    const client = net.client();
+    await net.advanceTo(2_999);
+    expect(client.established).toBe(false);
+    await net.advance(1);
+    expect(client.established).toBe(true);
+    const sent = net.sent(flight(6));
+    expect(sent.map((d) => d.sentAt)).toEqual([0, 1_000, 3_000]);
+    // Each copy is the ChangeCipherSpec (epoch 0) and the Finished (epoch 1), sealed anew.
+    const ccs = sent.map((d) => d.records.find((r) => r.type === ContentType.change_cipher_spec && r.epoch === 0)?.seq);
+    const fin = sent.map((d) => d.records.find((r) => r.type === ContentType.handshake && r.epoch === 1)?.seq);
+    const first = ccs[0] as number;
+    expect(ccs).toEqual([first, first + 1, first + 2]);
+    expect(fin).toEqual([0, 1, 2]);
+
+    client.session?.send(text('after two losses'));
+    await net.flush();
+    expect(net.events.data).toHaveLength(1);
+  });
+
+  it.each([
+    { lateMs: 50_000, answered: true },
+    { lateMs: 70_000, answered: false },
+  ])('a flight 5 retransmitted $lateMs ms on is answered: $answered (the server keeps flight 6 for maxMs = 60 s)', async ({ lateMs, answered }) => {
+    const net = new LossyNetwork();
+    net.drop(flight(6), Infinity);
+    net.client({ retransmit: { initialMs: lateMs, maxMs: lateMs, handshakeTimeoutMs: 200_000 } });
+    await net.advanceTo(lateMs - 1);
+    expect(net.events.sessions).toHaveLength(1);
+    expect(net.sent(flight(6))).toHaveLength(1);
+    await net.advance(1);
+    expect(net.sent(flight(5)).map((d) => d.sentAt)).toEqual([0, lateMs]);
+    expect(net.sent(flight(6)).map((d) => d.sentAt)).toEqual(answered ? [0, lateMs] : [0]);
   });
 });
