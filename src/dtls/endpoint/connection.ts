@@ -174,6 +174,7 @@ export abstract class DtlsConnection {
     this.hs?.timer?.cancel();
     this.hs = undefined;
     this.lastFlight = undefined;
+    this.layer.release();
     this.hooks.closed(reason, this);
   }
 

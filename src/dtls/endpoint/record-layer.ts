@@ -10,7 +10,7 @@
  */
 import type { CipherSuite } from '../ciphersuite/cipher-suite.js';
 import type { CipherState } from '../record/cipher-state.js';
-import { protectRecord, recordOverhead, unprotectRecord } from '../record/protection.js';
+import { protectRecord, recordOverhead, releaseCipherState, unprotectRecord } from '../record/protection.js';
 import { ReplayWindow } from '../record/replay-window.js';
 import { isSequenceNumber, takeSequence } from '../record/write-sequence.js';
 import { DTLS12 } from '../wire/constants.js';
@@ -68,6 +68,12 @@ export class RecordLayer {
 
   hasReadEpoch(epoch: number): boolean {
     return epoch === 0 ? this.read0 : epoch === 1 && this.readCipher !== undefined;
+  }
+
+  /** Lets go of the keyed CCM contexts of both directions (the connection has ended). */
+  release(): void {
+    if (this.readCipher !== undefined) releaseCipherState(this.readCipher);
+    if (this.writeCipher !== undefined) releaseCipherState(this.writeCipher);
   }
 
   /** Drops the epoch-0 read state (the peer's epoch-0 records are then dropped as 'epoch'). */

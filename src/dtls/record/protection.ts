@@ -55,6 +55,16 @@ function ccmFor(state: CipherState, m: Uint8Array, keyLength: number): Ccm128 {
   return ccm;
 }
 
+/** How many cipher states have a keyed CCM context (diagnostics and tests). */
+export function ccmContextCount(): number {
+  return contexts.size;
+}
+
+/** Drops the CCM context of a cipher state that will not be used again (its connection ended). */
+export function releaseCipherState(state: CipherState): void {
+  contexts.delete(state.material);
+}
+
 /** Octets a protected record adds to its plaintext: nonce_explicit and tag. */
 export function recordOverhead(suite: CipherSuite): number {
   return suite.recordIvLength + suite.tagLength;

@@ -9,7 +9,7 @@ import { Ccm128, ccmDecrypt, ccmEncrypt } from '../../../src/crypto/ccm.js';
 import { randomBytes } from '../../../src/crypto/primitives.js';
 import { TLS_PSK_WITH_AES_128_CCM_8 } from '../../../src/dtls/ciphersuite/cipher-suite.js';
 import { createCipherState } from '../../../src/dtls/record/cipher-state.js';
-import { protectRecord, unprotectRecord } from '../../../src/dtls/record/protection.js';
+import { ccmContextCount, protectRecord, releaseCipherState, unprotectRecord } from '../../../src/dtls/record/protection.js';
 import { fromHex, toHex } from '../../../src/util/bytes.js';
 
 interface CcmEntry {
@@ -113,5 +113,23 @@ describe('TLS-shaped ccm8.json entries through protectRecord/unprotectRecord', (
     const opened = unprotectRecord(state, 23, epoch, seq, fragment);
     expect(opened && toHex(opened)).toBe(e.plaintext);
     expect(unprotectRecord(state, 23, epoch, seq, flip(fragment, fragment.length - 1))).toBeUndefined();
+  });
+});
+
+describe('keyed CCM contexts of cipher states', () => {
+  it('are kept for at most 1,024 cipher states, and released with their connection', () => {
+    const states = Array.from({ length: 1_100 }, (_, i) =>
+      createCipherState(TLS_PSK_WITH_AES_128_CCM_8, Uint8Array.from({ length: 16 }, (_, j) => (i + j) & 0xff), new Uint8Array(4)),
+    );
+    for (const s of states) protectRecord(s, 23, 1, 0, new Uint8Array(3));
+    expect(ccmContextCount()).toBe(1_024);
+    const last = states[states.length - 1]!;
+    releaseCipherState(last);
+    expect(ccmContextCount()).toBe(1_023);
+    // A released state still works; it only sets up its context again.
+    const fragment = protectRecord(last, 23, 1, 1, Uint8Array.of(1, 2, 3));
+    expect(toHex(unprotectRecord(last, 23, 1, 1, fragment) ?? new Uint8Array(0))).toBe('010203');
+    for (const s of states) releaseCipherState(s);
+    expect(ccmContextCount()).toBe(0);
   });
 });
