@@ -67,9 +67,29 @@ export function sha256Stream(): Sha256Stream {
   };
 }
 
+/**
+ * Random octets are drawn from OpenSSL's CSPRNG a pool at a time: a handshake asks for 32 at a time
+ * (a hello random), and one call per request costs more than the octets. Handed-out octets are
+ * zeroed in the pool, so each is given once and then only the caller has it.
+ */
+const POOL_SIZE = 4096;
+/** Requests above this size bypass the pool. */
+const POOL_MAX_REQUEST = 256;
+const pool = new Uint8Array(POOL_SIZE);
+let poolAt = POOL_SIZE;
+
 /** Cryptographically secure random octets. */
 export function randomBytes(n: number): Uint8Array {
-  return new Uint8Array(nodeCrypto.randomBytes(n));
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`random octet count must be a non-negative integer, got ${n}`);
+  if (n > POOL_MAX_REQUEST) return nodeCrypto.randomFillSync(new Uint8Array(n));
+  if (poolAt + n > POOL_SIZE) {
+    nodeCrypto.randomFillSync(pool);
+    poolAt = 0;
+  }
+  const out = pool.slice(poolAt, poolAt + n);
+  pool.fill(0, poolAt, poolAt + n);
+  poolAt += n;
+  return out;
 }
 
 /** The random source injected where tests need determinism (STYLE.md 5). */

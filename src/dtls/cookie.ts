@@ -9,8 +9,9 @@
  * cookieParams. The server keeps no per-peer state: the secret rotates every `rotateMs`, and a
  * cookie made under the current or the previous secret verifies, as RFC 6347 §4.2.1 suggests.
  */
-import { constantTimeEqual, hmacSha256, randomBytes, type Rng } from '../crypto/primitives.js';
-import { ByteWriter, utf8 } from '../util/bytes.js';
+import { constantTimeEqual, randomBytes, type Rng } from '../crypto/primitives.js';
+import { HmacSha256, SHA256_LENGTH } from '../crypto/sha256.js';
+import { utf8 } from '../util/bytes.js';
 import { systemClock, type Clock } from '../util/clock.js';
 
 /** Domain-separation octet, changed if the cookie input format ever changes. */
@@ -45,13 +46,43 @@ export interface CookieHelloFields {
 
 /** An unambiguous encoding of the ClientHello fields a cookie binds, as they appear on the wire. */
 export function cookieParams(hello: CookieHelloFields): Uint8Array {
-  const w = new ByteWriter(64 + 2 * hello.cipherSuites.length);
-  w.u16(hello.clientVersion).bytes(hello.random).vec8(hello.sessionId);
-  w.u16(2 * hello.cipherSuites.length);
-  for (let i = 0; i < hello.cipherSuites.length; i++) w.u16(hello.cipherSuites[i] as number);
-  w.u8(hello.compressionMethods.length);
-  for (let i = 0; i < hello.compressionMethods.length; i++) w.u8(hello.compressionMethods[i] as number);
-  return w.finish();
+  const suites = hello.cipherSuites;
+  const methods = hello.compressionMethods;
+  const out = new Uint8Array(2 + hello.random.length + 1 + hello.sessionId.length + 2 + 2 * suites.length + 1 + methods.length);
+  let at = 0;
+  out[at++] = hello.clientVersion >>> 8;
+  out[at++] = hello.clientVersion & 0xff;
+  out.set(hello.random, at);
+  at += hello.random.length;
+  out[at++] = hello.sessionId.length;
+  out.set(hello.sessionId, at);
+  at += hello.sessionId.length;
+  out[at++] = (2 * suites.length) >>> 8;
+  out[at++] = (2 * suites.length) & 0xff;
+  for (let i = 0; i < suites.length; i++) {
+    const s = suites[i] as number;
+    out[at++] = s >>> 8;
+    out[at++] = s & 0xff;
+  }
+  out[at++] = methods.length;
+  for (let i = 0; i < methods.length; i++) out[at++] = methods[i] as number;
+  return out;
+}
+
+/** COOKIE_VERSION ‖ uint16 length ‖ address, for ASCII addresses of up to 128 characters. */
+const prefix = new Uint8Array(3 + 128);
+/** The full HMAC of the cookie being made or checked (all calls run to completion). */
+const fullMac = new Uint8Array(SHA256_LENGTH);
+
+/** Writes an ASCII `s` after the 3-octet header in `prefix`; false if it is longer or not ASCII. */
+function asciiIntoPrefix(s: string): boolean {
+  if (s.length > prefix.length - 3) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return false;
+    prefix[3 + i] = c;
+  }
+  return true;
 }
 
 /** Makes and verifies HelloVerifyRequest cookies without per-peer state. */
@@ -60,8 +91,9 @@ export class CookieFactory {
   private readonly clock: Pick<Clock, 'now'>;
   private readonly rotateMs: number;
   private readonly cookieLength: number;
-  private current: Uint8Array;
-  private previous: Uint8Array | undefined;
+  /** The current and previous secrets, as HMAC keys (only their keyed states are kept). */
+  private current: HmacSha256;
+  private previous: HmacSha256 | undefined;
   /** When the current secret's period started. */
   private since: number;
 
@@ -81,38 +113,51 @@ export class CookieFactory {
   /** The cookie for a ClientHello from `clientAddress` (e.g. "192.0.2.1:5684") with these parameters. */
   make(clientAddress: string, clientHelloParams: Uint8Array): Uint8Array {
     this.rotate();
-    return this.mac(this.current, clientAddress, clientHelloParams);
+    this.mac(this.current, clientAddress, clientHelloParams);
+    return fullMac.slice(0, this.cookieLength);
   }
 
   /** Whether `cookie` was made for this address and parameters under the current or previous secret. */
   verify(clientAddress: string, clientHelloParams: Uint8Array, cookie: Uint8Array): boolean {
     this.rotate();
     if (cookie.length !== this.cookieLength) return false;
-    const okCurrent = constantTimeEqual(this.mac(this.current, clientAddress, clientHelloParams), cookie);
-    const okPrevious =
-      this.previous !== undefined &&
-      constantTimeEqual(this.mac(this.previous, clientAddress, clientHelloParams), cookie);
-    return okCurrent || okPrevious;
+    this.mac(this.current, clientAddress, clientHelloParams);
+    if (constantTimeEqual(fullMac.subarray(0, this.cookieLength), cookie)) return true;
+    // The previous secret is tried only when the current one fails: the time taken then tells
+    // which secret made a cookie, nothing about the MACs (each compared in constant time).
+    if (this.previous === undefined) return false;
+    this.mac(this.previous, clientAddress, clientHelloParams);
+    return constantTimeEqual(fullMac.subarray(0, this.cookieLength), cookie);
   }
 
-  private mac(secret: Uint8Array, clientAddress: string, params: Uint8Array): Uint8Array {
-    const address = utf8(clientAddress);
-    const header = new Uint8Array([COOKIE_VERSION, address.length >>> 8, address.length & 0xff]);
-    return hmacSha256(secret, header, address, params).slice(0, this.cookieLength);
+  /** HMAC(secret, COOKIE_VERSION ‖ uint16 len ‖ address ‖ params) into fullMac. */
+  private mac(secret: HmacSha256, clientAddress: string, params: Uint8Array): void {
+    // Addresses ("192.0.2.1|5684") are short ASCII, written in place; anything else as UTF-8.
+    const address = asciiIntoPrefix(clientAddress) ? undefined : utf8(clientAddress);
+    const length = address?.length ?? clientAddress.length;
+    prefix[0] = COOKIE_VERSION;
+    prefix[1] = length >>> 8;
+    prefix[2] = length & 0xff;
+    if (address === undefined) secret.macInto(fullMac, 0, prefix.subarray(0, 3 + length), params);
+    else secret.macInto(fullMac, 0, prefix.subarray(0, 3), address, params);
   }
 
   /** Lazy rotation: one period later the current secret becomes the previous; two, both are gone. */
   private rotate(): void {
     const periods = Math.floor((this.clock.now() - this.since) / this.rotateMs);
     if (periods < 1) return;
+    if (periods > 1) this.current.wipe();
+    this.previous?.wipe();
     this.previous = periods === 1 ? this.current : undefined;
     this.current = this.freshSecret();
     this.since += periods * this.rotateMs;
   }
 
-  private freshSecret(): Uint8Array {
+  private freshSecret(): HmacSha256 {
     const s = this.rng(SECRET_LENGTH);
     if (s.length !== SECRET_LENGTH) throw new RangeError(`rng returned ${s.length} octets, expected ${SECRET_LENGTH}`);
-    return new Uint8Array(s);
+    const key = new HmacSha256(s);
+    s.fill(0);
+    return key;
   }
 }

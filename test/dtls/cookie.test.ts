@@ -46,6 +46,19 @@ describe('CookieFactory (RFC 6347 §4.2.1)', () => {
     expect(toHex(c)).toBe(toHex(mac.subarray(0, 16)));
   });
 
+  it.each([
+    ['a non-ASCII address', 'fe80::1%Ethernet-Ü|5684'],
+    ['an address longer than 128 characters', `${'a'.repeat(140)}|5684`],
+  ])('is the same HMAC for %s (encoded as UTF-8)', (_, address) => {
+    const f = factory();
+    const c = f.make(address, PARAMS);
+    const addr = utf8(address);
+    const mac = hmacSha256(new Uint8Array(32).fill(1), new Uint8Array([1, addr.length >>> 8, addr.length & 0xff]), addr, PARAMS);
+    expect(toHex(c)).toBe(toHex(mac.subarray(0, 16)));
+    expect(f.verify(address, PARAMS, c)).toBe(true);
+    expect(f.verify(ADDR, PARAMS, c)).toBe(false);
+  });
+
   it('verifies for the same address and parameters', () => {
     const f = factory();
     expect(f.verify(ADDR, PARAMS, f.make(ADDR, PARAMS))).toBe(true);

@@ -14,6 +14,7 @@ import {
   decodeRenegotiationInfo,
   encodeExtendedMasterSecret,
   encodeRenegotiationInfo,
+  type Extension,
   findExtension,
 } from '../handshake/extensions.js';
 import { decodeFinished, encodeFinished } from '../handshake/finished.js';
@@ -22,7 +23,7 @@ import type { HandshakeMessage } from '../handshake/reassembler.js';
 import { decodeServerHelloDone } from '../handshake/server-hello-done.js';
 import { decodeServerHello, type ServerHello } from '../handshake/server-hello.js';
 import { decodeServerKeyExchangePsk } from '../handshake/server-key-exchange-psk.js';
-import { deriveSessionKeys, transcriptHash } from '../flight/session-keys.js';
+import { deriveSessionKeys } from '../flight/session-keys.js';
 import { AlertDescription, COMPRESSION_NULL, DTLS12, ExtensionType, HandshakeType } from '../wire/constants.js';
 import { type ConnectionHooks, DtlsConnection } from './connection.js';
 import type { ResolvedCommon } from './options.js';
@@ -37,8 +38,24 @@ export interface ClientConnectionOptions extends ResolvedCommon {
 /** How many HelloVerifyRequests a client answers before giving up (a server looping on cookies). */
 const MAX_HELLO_VERIFY = 3;
 
+/**
+ * The extensions of every ClientHello, shared (nothing writes to them): extended_master_secret
+ * (RFC 7627 §5.1) and an empty renegotiation_info (RFC 5746 §3.4).
+ */
+const HELLO_EXTENSIONS: readonly Extension[] = Object.freeze([
+  { type: ExtensionType.extended_master_secret, data: encodeExtendedMasterSecret() },
+  { type: ExtensionType.renegotiation_info, data: encodeRenegotiationInfo(new Uint8Array(0)) },
+]);
+
+/** What may come next from the server, by stage (RFC 6347 §4.2.4 flights 2, 4 and 6). */
+const BEFORE_SERVER_HELLO: readonly number[] = [HandshakeType.hello_verify_request, HandshakeType.server_hello];
+const BEFORE_HELLO_DONE: readonly number[] = [HandshakeType.server_key_exchange, HandshakeType.server_hello_done];
+const FINISHED: readonly number[] = [HandshakeType.finished];
+
 export class ClientConnection extends DtlsConnection {
   private hello: ClientHello;
+  /** The last ClientHello sent, encoded: the transcript starts with it (RFC 6347 §4.2.6). */
+  private helloBody: Uint8Array | undefined;
   private helloItemSeq = 0;
   private helloVerifies = 0;
   private serverHello: ServerHello | undefined;
@@ -62,10 +79,7 @@ export class ClientConnection extends DtlsConnection {
       cookie: new Uint8Array(0),
       cipherSuites: copts.cipherSuites.map((s) => s.id),
       compressionMethods: [COMPRESSION_NULL],
-      extensions: [
-        { type: ExtensionType.extended_master_secret, data: encodeExtendedMasterSecret() },
-        { type: ExtensionType.renegotiation_info, data: encodeRenegotiationInfo(new Uint8Array(0)) },
-      ],
+      extensions: HELLO_EXTENSIONS,
     };
   }
 
@@ -79,15 +93,16 @@ export class ClientConnection extends DtlsConnection {
   }
 
   private sendHello(): void {
-    const item = this.handshakeItem(HandshakeType.client_hello, encodeClientHello(this.hello));
+    this.helloBody = encodeClientHello(this.hello);
+    const item = this.handshakeItem(HandshakeType.client_hello, this.helloBody);
     this.helloItemSeq = item.kind === 'handshake' ? item.messageSeq : 0;
     this.sendFlight([item], false);
   }
 
   protected expectedTypes(): readonly number[] {
-    if (this.serverHello === undefined) return [HandshakeType.hello_verify_request, HandshakeType.server_hello];
-    if (!this.serverHelloDone) return [HandshakeType.server_key_exchange, HandshakeType.server_hello_done];
-    return [HandshakeType.finished];
+    if (this.serverHello === undefined) return BEFORE_SERVER_HELLO;
+    if (!this.serverHelloDone) return BEFORE_HELLO_DONE;
+    return FINISHED;
   }
 
   protected ccsExpected(): boolean {
@@ -159,8 +174,9 @@ export class ClientConnection extends DtlsConnection {
     this.serverHello = sh;
     this.suite = suite;
     // The transcript starts with the ClientHello the server answered (RFC 6347 §4.2.6).
-    this.transcript = [];
-    this.addToTranscript(HandshakeType.client_hello, this.helloItemSeq, encodeClientHello(this.hello));
+    this.restartTranscript();
+    this.addToTranscript(HandshakeType.client_hello, this.helloItemSeq, this.helloBody ?? encodeClientHello(this.hello));
+    this.helloBody = undefined;
     this.addToTranscript(msg.msgType, msg.messageSeq, msg.body);
   }
 
@@ -177,7 +193,7 @@ export class ClientConnection extends DtlsConnection {
       clientRandom: this.hello.random,
       serverRandom: sh.random,
       extendedMasterSecret: this.extendedMasterSecret,
-      transcript: this.transcript,
+      sessionHash: this.transcriptHash(),
       role: 'client',
     });
     this.master = keys.master;
@@ -186,7 +202,7 @@ export class ClientConnection extends DtlsConnection {
     this.layer.setWriteCipher(1, keys.write);
     const fin = this.handshakeItem(
       HandshakeType.finished,
-      encodeFinished({ verifyData: verifyData(keys.master, 'client', transcriptHash(this.transcript)) }),
+      encodeFinished({ verifyData: verifyData(keys.master, 'client', this.transcriptHash()) }),
       1,
     );
     if (fin.kind === 'handshake') this.addToTranscript(fin.msgType, fin.messageSeq, fin.body);
@@ -198,7 +214,7 @@ export class ClientConnection extends DtlsConnection {
 
   private onServerFinished(msg: HandshakeMessage): void {
     const { verifyData: received } = decodeFinished(msg.body);
-    if (this.master === undefined || !checkVerifyData(this.master, 'server', transcriptHash(this.transcript), received)) {
+    if (this.master === undefined || !checkVerifyData(this.master, 'server', this.transcriptHash(), received)) {
       throw new AlertError(AlertDescription.decrypt_error, 'the server Finished does not verify (RFC 5246 §7.4.9)');
     }
     this.forgetLastFlight();

@@ -5,7 +5,7 @@
  */
 import * as dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { utf8 } from '../../util/bytes.js';
+import { isIP } from 'node:net';
 import { AlertError, StackError } from '../../util/errors.js';
 import type { SecretBytes } from '../../util/secret.js';
 import { alertName } from '../wire/constants.js';
@@ -60,8 +60,13 @@ export class DtlsClientSession extends DtlsSession {
   pskIdentityHint: Uint8Array | undefined;
 }
 
+/** psk_identity strings are sent as UTF-8 (a fresh array per connection: the connection keeps it). */
+const encoder = new TextEncoder();
+
 async function udpTransport(host: string, port: number): Promise<ClientTransport> {
-  const { address, family } = await lookup(host);
+  // An address literal needs no resolver round trip.
+  const literal = isIP(host);
+  const { address, family } = literal !== 0 ? { address: host, family: literal } : await lookup(host);
   const socket = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
@@ -71,10 +76,12 @@ async function udpTransport(host: string, port: number): Promise<ClientTransport
     });
   });
   socket.on('error', () => {
-    // ICMP port unreachable and the like: the handshake retransmits or times out.
+    // ICMP port unreachable, failed sends and the like: the handshake retransmits or times out.
   });
   return {
-    send: (d) => socket.send(d, () => undefined),
+    // No completion callback: a failed send is then dropped like a lost datagram (the handshake
+    // retransmits), and a send that completes at once costs no further tick.
+    send: (d) => socket.send(d),
     onDatagram: (h) => socket.on('message', (m) => h(new Uint8Array(m.buffer, m.byteOffset, m.byteLength))),
     close: () => {
       try {
@@ -90,7 +97,7 @@ export const DtlsClient = {
   /** Runs a full PSK handshake with host:port and resolves with the session. */
   async connect(options: DtlsConnectOptions): Promise<DtlsClientSession> {
     const common = resolveCommon(options);
-    const identity = typeof options.identity === 'string' ? utf8(options.identity) : options.identity;
+    const identity = typeof options.identity === 'string' ? encoder.encode(options.identity) : options.identity;
     if (identity.length === 0 || identity.length > 0xffff) throw new RangeError('identity must be 1..65535 octets');
     const transport = options.transport ?? (await udpTransport(options.host, options.port));
     return new Promise<DtlsClientSession>((resolve, reject) => {

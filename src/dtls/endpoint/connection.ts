@@ -8,9 +8,10 @@
  */
 import type { TimerHandle } from '../../util/clock.js';
 import { AlertError, DecodeError } from '../../util/errors.js';
+import { Transcript } from '../flight/transcript.js';
 import { HandshakeState } from '../fsm/states.js';
 import { nextTimeout } from '../fsm/retransmit.js';
-import { decodeHandshakeFragments, fragmentHandshake, fullMessageBytes, HANDSHAKE_HEADER_LENGTH } from '../handshake/header.js';
+import { decodeHandshakeFragments, fragmentHandshake, HANDSHAKE_HEADER_LENGTH } from '../handshake/header.js';
 import { type HandshakeMessage, HandshakeReassembler } from '../handshake/reassembler.js';
 import { decodeAlert, encodeAlert } from '../wire/alert.js';
 import { decodeChangeCipherSpec, encodeChangeCipherSpec } from '../wire/change-cipher-spec.js';
@@ -44,9 +45,6 @@ export interface ConnectionHooks {
 /** Epoch-1 records held while their keys or the peer's ChangeCipherSpec are still missing. */
 const MAX_PENDING_RECORDS = 8;
 
-// A shared empty transcript for connections past their handshake (it only grows during the handshake).
-const NO_MESSAGES = Object.freeze([]) as unknown as Uint8Array[];
-
 /**
  * What only the handshake needs. It is one object, dropped as a whole when the handshake ends or
  * fails: as fields of the connection it would cost every established session a slot each (memory
@@ -55,8 +53,8 @@ const NO_MESSAGES = Object.freeze([]) as unknown as Uint8Array[];
 interface HandshakeScratch {
   readonly startedAt: number;
   readonly reassembler: HandshakeReassembler;
-  /** Full handshake messages in transcript order (RFC 6347 §4.2.6). */
-  transcript: Uint8Array[];
+  /** The running hash of the handshake messages (RFC 6347 §4.2.6). */
+  readonly transcript: Transcript;
   /** message_seq of our next handshake message. */
   sendSeq: number;
   ccsReceived: boolean;
@@ -92,7 +90,7 @@ export abstract class DtlsConnection {
     this.hs = {
       startedAt: now,
       reassembler: new HandshakeReassembler(),
-      transcript: [],
+      transcript: new Transcript(),
       sendSeq: 0,
       ccsReceived: false,
       earlyCcs: false,
@@ -113,13 +111,16 @@ export abstract class DtlsConnection {
     return this.hs?.reassembler;
   }
 
-  /** Full handshake messages in transcript order (RFC 6347 §4.2.6), until the handshake ends. */
-  protected get transcript(): Uint8Array[] {
-    return this.hs?.transcript ?? NO_MESSAGES;
+  /** SHA-256 of the handshake messages so far (RFC 5246 §7.4.9); only while the handshake runs. */
+  protected transcriptHash(): Uint8Array {
+    const hs = this.hs;
+    if (hs === undefined) throw new AlertError(AlertDescription.internal_error, 'no handshake in progress');
+    return hs.transcript.digest();
   }
 
-  protected set transcript(messages: Uint8Array[]) {
-    if (this.hs) this.hs.transcript = messages;
+  /** Empties the transcript (a client, at the ClientHello the server answered: RFC 6347 §4.2.6). */
+  protected restartTranscript(): void {
+    this.hs?.transcript.reset();
   }
 
   /** message_seq of our next handshake message. */
@@ -350,7 +351,7 @@ export abstract class DtlsConnection {
 
   /** Adds a full handshake message to the transcript. */
   protected addToTranscript(msgType: number, messageSeq: number, body: Uint8Array): void {
-    this.transcript.push(fullMessageBytes(msgType, messageSeq, body));
+    this.hs?.transcript.add(msgType, messageSeq, body);
   }
 
   /** A handshake flight item for our next message_seq. */

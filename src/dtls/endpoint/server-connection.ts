@@ -24,7 +24,7 @@ import type { HandshakeMessage } from '../handshake/reassembler.js';
 import { encodeServerHelloDone } from '../handshake/server-hello-done.js';
 import { encodeServerHello } from '../handshake/server-hello.js';
 import { encodeServerKeyExchangePsk } from '../handshake/server-key-exchange-psk.js';
-import { deriveSessionKeys, transcriptHash } from '../flight/session-keys.js';
+import { deriveSessionKeys } from '../flight/session-keys.js';
 import { AlertDescription, CipherSuiteId, COMPRESSION_NULL, DTLS12, ExtensionType, HandshakeType } from '../wire/constants.js';
 import { type ConnectionHooks, DtlsConnection, type FlightItem } from './connection.js';
 import type { ResolvedCommon } from './options.js';
@@ -84,6 +84,11 @@ interface ServerHandshake {
   identity: Uint8Array | undefined;
 }
 
+/** `bytes` as a latin1 string, read through a view (a copy would come from Buffer's shared pool). */
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
 export class ServerConnection extends DtlsConnection {
   private shs: ServerHandshake | undefined;
   /** The ClientHello's random as a latin1 string: what a replayed or retransmitted hello is matched by. */
@@ -121,7 +126,7 @@ export class ServerConnection extends DtlsConnection {
       master: undefined,
       identity: undefined,
     };
-    this.helloKey = Buffer.from(hello.random).toString('latin1');
+    this.helloKey = latin1(hello.random);
     this.layer.startEpoch0At(helloRecordSeq);
     // RFC 6347 §4.2.2: our message_seq continues from the ClientHello's; the next one we expect follows it.
     this.sendSeq = helloSeq;
@@ -140,7 +145,7 @@ export class ServerConnection extends DtlsConnection {
 
   /** Whether `random` is the client random of the ClientHello this connection answered. */
   isHelloWith(random: Uint8Array): boolean {
-    return Buffer.from(random).toString('latin1') === this.helloKey;
+    return latin1(random) === this.helloKey;
   }
 
   /** The negotiated cipher suite (after flight 4). */
@@ -292,7 +297,7 @@ export class ServerConnection extends DtlsConnection {
       clientRandom,
       serverRandom,
       extendedMasterSecret: n.extendedMasterSecret,
-      transcript: this.transcript,
+      sessionHash: this.transcriptHash(),
       role: 'server',
     });
     hs.master = keys.master;
@@ -304,13 +309,13 @@ export class ServerConnection extends DtlsConnection {
   private onClientFinished(msg: HandshakeMessage): void {
     const { verifyData: received } = decodeFinished(msg.body);
     const master = this.shs?.master;
-    if (master === undefined || !checkVerifyData(master, 'client', transcriptHash(this.transcript), received)) {
+    if (master === undefined || !checkVerifyData(master, 'client', this.transcriptHash(), received)) {
       throw new AlertError(AlertDescription.decrypt_error, 'the client Finished does not verify: wrong PSK (RFC 5246 §7.4.9)');
     }
     this.addToTranscript(msg.msgType, msg.messageSeq, msg.body);
     const fin = this.handshakeItem(
       HandshakeType.finished,
-      encodeFinished({ verifyData: verifyData(master, 'server', transcriptHash(this.transcript)) }),
+      encodeFinished({ verifyData: verifyData(master, 'server', this.transcriptHash()) }),
       1,
     );
     this.sendFlight([this.ccsItem(), fin], true);

@@ -3,8 +3,6 @@
  * (RFC 7627 §4 when extended_master_secret was negotiated, else RFC 5246 §8.1), key block (RFC 5246
  * §6.3), and the read/write cipher states of epoch 1.
  */
-import { sha256 } from '../../crypto/primitives.js';
-import { concat } from '../../util/bytes.js';
 import type { SecretBytes } from '../../util/secret.js';
 import type { CipherSuite } from '../ciphersuite/cipher-suite.js';
 import { keyBlock } from '../keys/key-block.js';
@@ -18,8 +16,8 @@ export interface SessionKeyInput {
   readonly clientRandom: Uint8Array;
   readonly serverRandom: Uint8Array;
   readonly extendedMasterSecret: boolean;
-  /** The transcript through ClientKeyExchange (the session_hash input of RFC 7627). */
-  readonly transcript: readonly Uint8Array[];
+  /** SHA-256 of the transcript through ClientKeyExchange (session_hash, RFC 7627 §3); used with EMS only. */
+  readonly sessionHash: Uint8Array;
   readonly role: Role;
 }
 
@@ -33,14 +31,10 @@ export interface SessionKeys {
 export function deriveSessionKeys(i: SessionKeyInput): SessionKeys {
   const premaster = pskPremaster(i.psk);
   const master = i.extendedMasterSecret
-    ? extendedMasterSecret(premaster, sha256(concat(...i.transcript)))
+    ? extendedMasterSecret(premaster, i.sessionHash)
     : masterSecret(premaster, i.clientRandom, i.serverRandom);
   premaster.wipe();
   const { read, write } = cipherStatesFromKeyBlock(keyBlock(master, i.serverRandom, i.clientRandom, i.suite), i.role);
   return { master, read, write };
 }
 
-/** Hash of the transcript so far, the input of verify_data (RFC 5246 §7.4.9). */
-export function transcriptHash(transcript: readonly Uint8Array[]): Uint8Array {
-  return sha256(concat(...transcript));
-}

@@ -37,12 +37,36 @@ export interface ClientHello {
   readonly extensions?: readonly Extension[];
 }
 
+/** An empty session_id or cookie (a zero-length array holds nothing to share). */
+const EMPTY = new Uint8Array(0);
+
+/** opaque<min..max> with a one-octet length, copied (the shared EMPTY when empty). */
+function opaque8(r: ByteReader, field: string, max: number): Uint8Array {
+  const at = r.offset;
+  const len = r.u8(field);
+  if (len > max) throw new DecodeError(field, at, `length ${len} outside 0..${max}`);
+  return len === 0 ? EMPTY : r.bytes(len, field);
+}
+
 function readCipherSuites(r: ByteReader): number[] {
   const at = r.offset;
-  const list = r.vec16('cipher_suites', 2, 0xfffe);
-  if (list.length % 2 !== 0) throw new DecodeError('cipher_suites', at, `odd length ${list.length}`);
-  const out: number[] = [];
-  for (let i = 0; i < list.length; i += 2) out.push(((list[i] as number) << 8) | (list[i + 1] as number));
+  const len = r.u16('cipher_suites');
+  if (len < 2 || len > 0xfffe) throw new DecodeError('cipher_suites', at, `length ${len} outside 2..65534`);
+  if (len % 2 !== 0) throw new DecodeError('cipher_suites', at, `odd length ${len}`);
+  // Read in place: only the numbers are kept.
+  const list = r.view(len, 'cipher_suites');
+  const out = new Array<number>(len / 2);
+  for (let i = 0; i < len; i += 2) out[i / 2] = ((list[i] as number) << 8) | (list[i + 1] as number);
+  return out;
+}
+
+function readCompressionMethods(r: ByteReader): number[] {
+  const at = r.offset;
+  const len = r.u8('compression_methods');
+  if (len < 1) throw new DecodeError('compression_methods', at, `length ${len} outside 1..255`);
+  const list = r.view(len, 'compression_methods');
+  const out = new Array<number>(len);
+  for (let i = 0; i < len; i++) out[i] = list[i] as number;
   return out;
 }
 
@@ -51,15 +75,14 @@ export function decodeClientHello(body: Uint8Array): Readonly<ClientHello> {
   const r = new ByteReader(body, 'client_hello');
   const clientVersion = r.u16('client_version');
   const random = r.bytes(RANDOM_LENGTH, 'random');
-  const sessionId = r.vec8('session_id', 0, MAX_SESSION_ID_LENGTH);
-  const cookie = r.vec8('cookie');
+  const sessionId = opaque8(r, 'session_id', MAX_SESSION_ID_LENGTH);
+  const cookie = opaque8(r, 'cookie', 0xff);
   const cipherSuites = readCipherSuites(r);
-  const compressionMethods = Array.from(r.vec8('compression_methods', 1));
-  const fields = { clientVersion, random, sessionId, cookie, cipherSuites, compressionMethods };
-  if (r.remaining === 0) return fields;
+  const compressionMethods = readCompressionMethods(r);
+  if (r.remaining === 0) return { clientVersion, random, sessionId, cookie, cipherSuites, compressionMethods };
   const extensions = readExtensions(r);
   r.end();
-  return { ...fields, extensions };
+  return { clientVersion, random, sessionId, cookie, cipherSuites, compressionMethods, extensions };
 }
 
 /** Encodes a ClientHello body. Throws RangeError if a field is out of its RFC range. */

@@ -32,6 +32,11 @@ export const MIN_RECORD_SIZE_LIMIT = 64;
 /** Largest record_size_limit the encoder accepts: 2^14 + 1 (RFC 8449 §4; for (D)TLS 1.2 send at most 2^14). */
 export const MAX_RECORD_SIZE_LIMIT = MAX_PLAINTEXT_LENGTH + 1;
 
+/** The extension_data of every empty extension (a zero-length array holds nothing to share). */
+const NO_DATA = new Uint8Array(0);
+/** Up to this many extensions, duplicates are found by a scan. */
+const SCAN_LIMIT = 16;
+
 /**
  * Reads an `extensions<0..2^16-1>` vector at the reader's position (for the hello decoders, so that
  * error offsets are those of the whole message). Rejects duplicates and extensions that overrun it.
@@ -43,30 +48,47 @@ export function readExtensions(r: ByteReader): Extension[] {
     throw new DecodeError('extensions', at, `length ${length} exceeds the ${r.remaining} octets left`);
   }
   const end = r.offset + length;
-  const seen = new Set<number>();
+  // Hellos carry a handful of extensions: a scan finds duplicates among the first few, and a Set
+  // takes over for a long list, so that a hostile one still costs linear time.
+  let seen: Set<number> | undefined;
   const out: Extension[] = [];
   while (r.offset < end) {
     const typeAt = r.offset;
     const type = r.u16('extension_type');
-    const data = r.vec16('extension_data');
+    const dataLength = r.u16('extension_data');
+    const data = dataLength === 0 ? NO_DATA : r.bytes(dataLength, 'extension_data');
     if (r.offset > end) throw new DecodeError('extensions', typeAt, 'extension runs past the extensions vector');
-    if (seen.has(type)) throw new DecodeError('extensions', typeAt, `duplicate extension type ${type}`);
-    seen.add(type);
+    if (seen === undefined && out.length >= SCAN_LIMIT) seen = new Set(out.map((e) => e.type));
+    if (seen !== undefined ? seen.has(type) : out.some((e) => e.type === type)) {
+      throw new DecodeError('extensions', typeAt, `duplicate extension type ${type}`);
+    }
+    seen?.add(type);
     out.push({ type, data });
   }
   return out;
 }
 
+/** Whether one of list[0..i) has `type`. */
+function typeBefore(list: readonly Extension[], i: number, type: number): boolean {
+  for (let j = 0; j < i; j++) if ((list[j] as Extension).type === type) return true;
+  return false;
+}
+
 /** Writes an `extensions<0..2^16-1>` vector. Throws RangeError on a duplicate type or an overflow. */
 export function writeExtensions(w: ByteWriter, list: readonly Extension[]): void {
-  const inner = new ByteWriter();
-  const seen = new Set<number>();
-  for (const e of list) {
-    if (seen.has(e.type)) throw new RangeError(`duplicate extension type ${e.type} (RFC 5246 §7.4.1.4)`);
-    seen.add(e.type);
-    inner.u16(e.type).vec16(e.data);
+  const seen = list.length > SCAN_LIMIT ? new Set<number>() : undefined;
+  let length = 0;
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i] as Extension;
+    const duplicate = seen !== undefined ? seen.has(e.type) : typeBefore(list, i, e.type);
+    if (duplicate) throw new RangeError(`duplicate extension type ${e.type} (RFC 5246 §7.4.1.4)`);
+    seen?.add(e.type);
+    if (e.data.length > 0xffff) throw new RangeError(`extension_data of ${e.data.length} octets exceeds 65535`);
+    length += 4 + e.data.length;
   }
-  w.vec16(inner.finish());
+  // The vector's length is known up front: written straight into `w`, without an inner buffer.
+  w.u16(length);
+  for (const e of list) w.u16(e.type).vec16(e.data);
 }
 
 /** Decodes a whole `extensions<0..2^16-1>` vector, its two length octets included. */

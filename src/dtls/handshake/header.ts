@@ -13,7 +13,7 @@
  * A record may carry several handshake fragments (RFC 6347 §4.2.3). The transcript hash covers each
  * message as if it had been sent as one fragment (RFC 6347 §4.2.6): see `fullMessageBytes`.
  */
-import { ByteReader, ByteWriter } from '../../util/bytes.js';
+import { ByteReader } from '../../util/bytes.js';
 import { DecodeError } from '../../util/errors.js';
 
 /** Length of the DTLS handshake header (RFC 6347 §4.2.2). */
@@ -68,19 +68,36 @@ export function decodeHandshakeFragments(recordFragment: Uint8Array): Readonly<H
   return out;
 }
 
+function checkField(value: number, max: number, name: string): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new RangeError(`${name} ${value} out of range 0..${max}`);
+}
+
 /** Encodes one handshake fragment. Throws RangeError if it ends past `length` or a field overflows. */
 export function encodeHandshakeFragment(f: HandshakeFragmentFields): Uint8Array {
-  if (f.length > MAX_U24 || f.fragmentOffset + f.body.length > f.length) {
-    throw new RangeError(`fragment ${f.fragmentOffset}+${f.body.length} does not fit message length ${f.length}`);
+  const n = f.body.length;
+  if (f.length > MAX_U24 || f.fragmentOffset + n > f.length) {
+    throw new RangeError(`fragment ${f.fragmentOffset}+${n} does not fit message length ${f.length}`);
   }
-  return new ByteWriter(HANDSHAKE_HEADER_LENGTH + f.body.length)
-    .u8(f.msgType)
-    .u24(f.length)
-    .u16(f.messageSeq)
-    .u24(f.fragmentOffset)
-    .u24(f.body.length)
-    .bytes(f.body)
-    .finish();
+  checkField(f.msgType, 0xff, 'msg_type');
+  checkField(f.length, MAX_U24, 'length');
+  checkField(f.messageSeq, 0xffff, 'message_seq');
+  checkField(f.fragmentOffset, MAX_U24, 'fragment_offset');
+  // Written in place: one allocation, the encoded fragment itself.
+  const out = new Uint8Array(HANDSHAKE_HEADER_LENGTH + n);
+  out[0] = f.msgType;
+  out[1] = f.length >>> 16;
+  out[2] = (f.length >>> 8) & 0xff;
+  out[3] = f.length & 0xff;
+  out[4] = f.messageSeq >>> 8;
+  out[5] = f.messageSeq & 0xff;
+  out[6] = f.fragmentOffset >>> 16;
+  out[7] = (f.fragmentOffset >>> 8) & 0xff;
+  out[8] = f.fragmentOffset & 0xff;
+  out[9] = n >>> 16;
+  out[10] = (n >>> 8) & 0xff;
+  out[11] = n & 0xff;
+  out.set(f.body, HANDSHAKE_HEADER_LENGTH);
+  return out;
 }
 
 /**
@@ -115,7 +132,7 @@ export function fragmentHandshake(
         length: body.length,
         messageSeq,
         fragmentOffset: offset,
-        body: body.subarray(offset, end),
+        body: offset === 0 && end === body.length ? body : body.subarray(offset, end),
       }),
     );
     offset = end;

@@ -41,10 +41,13 @@ interface Pending {
   readonly msgType: number;
   readonly length: number;
   readonly body: Uint8Array;
-  /** One bit per body octet received. */
+  /** One bit per body octet received; empty for a message that arrived whole. */
   readonly seen: Uint8Array;
   covered: number;
 }
+
+/** The `seen` of every message that arrived in one fragment (nothing is ever marked in it). */
+const WHOLE = new Uint8Array(0);
 
 const DEFAULT_MAX_BUFFERED = 64 * 1024;
 const DEFAULT_SEQ_AHEAD = 8;
@@ -125,6 +128,12 @@ export class HandshakeReassembler {
     let p = this.pending.get(seq);
     if (p === undefined) {
       if (!this.makeRoom(seq, length)) return 'over-cap';
+      if (offset === 0 && body.length === length) {
+        // The usual case, a message in one fragment: complete at once, no coverage map needed.
+        this.pending.set(seq, { msgType, length, body: body.slice(), seen: WHOLE, covered: length });
+        this.buffered += length;
+        return 'buffered';
+      }
       const seen = new Uint8Array(Math.ceil(length / 8));
       p = { msgType, length, body: new Uint8Array(length), seen, covered: 0 };
       this.pending.set(seq, p);
@@ -159,6 +168,7 @@ export class HandshakeReassembler {
   /** Frees room for `length` octets by evicting messages of higher seq, farthest first. */
   private makeRoom(seq: number, length: number): boolean {
     if (length > this.maxBuffered) return false;
+    if (this.buffered + length <= this.maxBuffered) return true;
     const later = [...this.pending.keys()].filter((s) => s > seq).sort((a, b) => b - a);
     for (const s of later) {
       if (this.buffered + length <= this.maxBuffered) break;

@@ -35,11 +35,10 @@ export function decodeServerHello(body: Uint8Array): Readonly<ServerHello> {
   const sessionId = r.vec8('session_id', 0, MAX_SESSION_ID_LENGTH);
   const cipherSuite = r.u16('cipher_suite');
   const compressionMethod = r.u8('compression_method');
-  const fields = { serverVersion, random, sessionId, cipherSuite, compressionMethod };
-  if (r.remaining === 0) return fields;
+  if (r.remaining === 0) return { serverVersion, random, sessionId, cipherSuite, compressionMethod };
   const extensions = readExtensions(r);
   r.end();
-  return { ...fields, extensions };
+  return { serverVersion, random, sessionId, cipherSuite, compressionMethod, extensions };
 }
 
 /** Encodes a ServerHello body. Throws RangeError if a field is out of its RFC range. */

@@ -25,12 +25,14 @@
  * Several records may share one datagram (RFC 6347 §4.1.1). Invalid records are silently discarded
  * (RFC 6347 §4.1.2.7), so `decodeRecords` counts them instead of throwing.
  */
-import { ByteReader, ByteWriter } from '../../util/bytes.js';
+import { ByteReader } from '../../util/bytes.js';
 import { DecodeError } from '../../util/errors.js';
 import { ContentType, MAX_CIPHERTEXT_LENGTH } from './constants.js';
 
 /** Length of the record header without a connection ID (RFC 6347 §4.1). */
 export const RECORD_HEADER_LENGTH = 13;
+/** Largest sequence number, uint48 (RFC 6347 §4.1). */
+const MAX_SEQUENCE = 0xffff_ffff_ffff;
 
 /** One DTLS record. `fragment` is a copy (it does not alias the datagram). */
 export interface DtlsRecord {
@@ -112,14 +114,44 @@ export function decodeRecord(bytes: Uint8Array, options: RecordDecodeOptions = {
  * 2^14 + 2048, or `cid` is present without type tls12_cid (or the reverse).
  */
 export function encodeRecord(record: DtlsRecord): Uint8Array {
-  if (record.fragment.length > MAX_CIPHERTEXT_LENGTH) {
-    throw new RangeError(`record fragment of ${record.fragment.length} octets exceeds ${MAX_CIPHERTEXT_LENGTH}`);
+  const fragment = record.fragment;
+  if (fragment.length > MAX_CIPHERTEXT_LENGTH) {
+    throw new RangeError(`record fragment of ${fragment.length} octets exceeds ${MAX_CIPHERTEXT_LENGTH}`);
   }
   if ((record.cid !== undefined) !== (record.type === ContentType.tls12_cid)) {
     throw new RangeError('a connection ID goes with content type tls12_cid and only with it (RFC 9146 §4)');
   }
-  const w = new ByteWriter(RECORD_HEADER_LENGTH + (record.cid?.length ?? 0) + record.fragment.length);
-  w.u8(record.type).u16(record.version).u16(record.epoch).u48(record.seq);
-  if (record.cid !== undefined) w.bytes(record.cid);
-  return w.vec16(record.fragment).finish();
+  checkField(record.type, 0xff, 'type');
+  checkField(record.version, 0xffff, 'version');
+  checkField(record.epoch, 0xffff, 'epoch');
+  checkField(record.seq, MAX_SEQUENCE, 'sequence_number');
+  const cidLength = record.cid?.length ?? 0;
+  // Written in place: one allocation, the encoded record itself.
+  const out = new Uint8Array(RECORD_HEADER_LENGTH + cidLength + fragment.length);
+  const hi = Math.floor(record.seq / 0x1_0000_0000);
+  const lo = record.seq % 0x1_0000_0000;
+  out[0] = record.type;
+  out[1] = record.version >>> 8;
+  out[2] = record.version & 0xff;
+  out[3] = record.epoch >>> 8;
+  out[4] = record.epoch & 0xff;
+  out[5] = hi >>> 8;
+  out[6] = hi & 0xff;
+  out[7] = lo >>> 24;
+  out[8] = (lo >>> 16) & 0xff;
+  out[9] = (lo >>> 8) & 0xff;
+  out[10] = lo & 0xff;
+  let at = 11;
+  if (record.cid !== undefined) {
+    out.set(record.cid, at);
+    at += cidLength;
+  }
+  out[at] = fragment.length >>> 8;
+  out[at + 1] = fragment.length & 0xff;
+  out.set(fragment, at + 2);
+  return out;
+}
+
+function checkField(value: number, max: number, name: string): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new RangeError(`record ${name} ${value} out of range 0..${max}`);
 }

@@ -52,6 +52,23 @@ describe('extension list (RFC 5246 §7.4.1.4)', () => {
   it('refuses to encode duplicates', () => {
     expect(() => encodeExtensions([{ type: 23, data: hex('') }, { type: 23, data: hex('') }])).toThrow(RangeError);
   });
+
+  // Short lists are checked for duplicates by a scan, long ones through a Set: both paths.
+  const many = (n: number, last: number): { type: number; data: Uint8Array }[] =>
+    Array.from({ length: n }, (_, i) => ({ type: i === n - 1 ? last : 0x1000 + i, data: hex(i % 2 === 0 ? '' : 'ab') }));
+
+  it.each([3, 16, 17, 40])('round-trips %i extensions and finds a duplicate in the last one', (n) => {
+    const list = many(n, 0x2000);
+    expect(decodeExtensions(encodeExtensions(list))).toEqual(list);
+    const dup = many(n, 0x1000);
+    expect(() => encodeExtensions(dup)).toThrow(RangeError);
+    const bytes = encodeExtensions(list);
+    // Rewrite the last extension_type on the wire to the first one's.
+    const lastAt = bytes.length - 4 - (list[n - 1]?.data.length ?? 0);
+    bytes[lastAt] = 0x10;
+    bytes[lastAt + 1] = 0x00;
+    expect(() => decodeExtensions(bytes)).toThrow(/duplicate extension type 4096/);
+  });
 });
 
 describe('typed extension data', () => {

@@ -65,6 +65,22 @@ describe('HandshakeReassembler (RFC 6347 §4.2.3)', () => {
     expect(r.next()?.body).toEqual(body);
   });
 
+  it('takes a message that arrives whole at once; later pieces of it are duplicates or conflicts', () => {
+    const body = message(40);
+    const r = new HandshakeReassembler();
+    const whole: HandshakeFragmentFields = { msgType: 1, length: 40, messageSeq: 0, fragmentOffset: 0, body };
+    expect(r.push(whole)).toBe('buffered');
+    expect(r.push({ ...whole, fragmentOffset: 10, body: new Uint8Array(5) })).toBe('duplicate');
+    expect(r.push(whole)).toBe('duplicate');
+    expect(r.push({ ...whole, msgType: 2 })).toBe('conflict');
+    expect(r.bufferedBytes).toBe(40);
+    expect(r.next()).toEqual({ msgType: 1, messageSeq: 0, body });
+    expect(r.bufferedBytes).toBe(0);
+    // An empty message is whole too.
+    expect(r.push({ msgType: 14, length: 0, messageSeq: 1, fragmentOffset: 0, body: new Uint8Array(0) })).toBe('buffered');
+    expect(r.next()).toEqual({ msgType: 14, messageSeq: 1, body: new Uint8Array(0) });
+  });
+
   it('drops fragments that contradict the msg_type or length of earlier ones', () => {
     const body = message(20);
     const r = new HandshakeReassembler();
