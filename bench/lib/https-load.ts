@@ -1,15 +1,16 @@
 /**
- * A closed-loop HTTPS load generator: `concurrency` requests in flight on one keep-alive agent, each
- * timed from request to the end of the parsed answer, stopping after `total` requests or `maxMs`.
+ * A closed-loop HTTPS load generator: `concurrency` requests in flight on one client (an HTTP/2
+ * connection, as the EMSE's EMKS lookup uses), each timed from request to the end of the parsed
+ * answer, stopping after `total` requests or `maxMs`.
  */
-import type { Agent } from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { type JsonResponse, requestJson } from '../../src/util/https-json.js';
+import type { JsonResponse } from '../../src/util/https-json.js';
+import type { MtlsJsonClient } from '../../src/util/mtls-json-client.js';
 
 export interface HttpsLoadOptions {
-  readonly agent: Agent;
-  /** The URL of request number i. */
-  readonly url: (i: number) => string;
+  readonly client: MtlsJsonClient;
+  /** The path (and query) of GET number i, relative to the client's origin. */
+  readonly path: (i: number) => string;
   readonly total: number;
   readonly concurrency: number;
   /** Stop issuing new requests after this long, ms. */
@@ -41,7 +42,7 @@ export async function httpsLoad(o: HttpsLoadOptions): Promise<HttpsLoadResult> {
       const i = next++;
       const t = performance.now();
       try {
-        const r = await requestJson({ method: 'GET', url: o.url(i), agent: o.agent, timeoutMs: 10_000 });
+        const r = await o.client.request({ method: 'GET', path: o.path(i), timeoutMs: 10_000 });
         latencies.push(performance.now() - t);
         if (o.check(r)) ok++;
         else {

@@ -4,12 +4,11 @@
  * per request. Checks run in this order: path (404), method (405), role (403), query (400), media
  * type (415), size (413), JSON (400), fields (400, in the handler).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../util/log.js';
 import { type Caller, type CallerRole, callerOf } from './caller.js';
 import * as h from './handlers.js';
-import { hasBody, HttpProblem, isJsonMediaType, parseJson, readBody, RequestAbortedError, sendJson, sendProblem } from './http.js';
+import type { Exchange } from './exchange.js';
+import { HttpProblem, isJsonMediaType, parseJson, readBody, RequestAbortedError, sendJson, sendProblem } from './http.js';
 
 type Method = 'GET' | 'POST' | 'PUT';
 
@@ -30,8 +29,11 @@ interface Route {
   readonly methods: Readonly<Partial<Record<Method, Endpoint>>>;
 }
 
-function routes(d: h.HandlerDeps): readonly Route[] {
-  return [
+/** A route with its template split into segments once. */
+type CompiledRoute = Route & { readonly parts: readonly string[] };
+
+function routes(d: h.HandlerDeps): readonly CompiledRoute[] {
+  const table: Route[] = [
     { template: '/v1/subscribers/:imsi/int-keys', methods: { POST: { role: 'hss', body: 'json', handle: h.pushIntKey(d) } } },
     { template: '/v1/subscribers/:imsi/auth-results', methods: { POST: { role: 'hss', body: 'json', handle: h.reportAuthResult(d) } } },
     { template: '/v1/identities/:appIdentity', methods: { PUT: { role: 'hss', body: 'json', handle: h.mapIdentity(d) } } },
@@ -43,11 +45,11 @@ function routes(d: h.HandlerDeps): readonly Route[] {
     { template: '/healthz', methods: { GET: { role: 'any', body: 'none', handle: h.healthz(d) } } },
     { template: '/metrics', methods: { GET: { role: 'any', body: 'none', handle: h.metrics(d) } } },
   ];
+  return table.map((r) => ({ ...r, parts: r.template.split('/') }));
 }
 
-/** Matches raw path segments against a template; the `:name` segments are returned in order. */
-function matchTemplate(template: string, segments: readonly string[]): string[] | undefined {
-  const parts = template.split('/');
+/** Matches raw path segments against a template's; the `:name` segments are returned in order. */
+function matchTemplate(parts: readonly string[], segments: readonly string[]): string[] | undefined {
   if (parts.length !== segments.length) return undefined;
   const params: string[] = [];
   for (let i = 0; i < parts.length; i++) {
@@ -85,50 +87,54 @@ function checkRole(caller: Caller | undefined, e: Endpoint): void {
   }
 }
 
-async function readRequestBody(req: IncomingMessage, e: Endpoint): Promise<unknown> {
+async function readRequestBody(ex: Exchange, e: Endpoint, timeoutMs: number): Promise<unknown> {
   if (e.body === 'none') {
-    if (hasBody(req)) throw new HttpProblem(400, 'invalid-body', 'this call takes no body');
+    if (ex.announcesBody()) throw new HttpProblem(400, 'invalid-body', 'this call takes no body');
     return undefined;
   }
-  const announced = hasBody(req);
-  if ((announced || e.body === 'json') && !isJsonMediaType(req.headers['content-type'])) {
+  const announced = ex.announcesBody();
+  if ((announced || e.body === 'json') && !isJsonMediaType(ex.headers['content-type'])) {
     throw new HttpProblem(415, 'unsupported-media-type', 'the body must be application/json');
   }
-  const body = parseJson(await readBody(req));
+  // HTTP/1.1 bodies are bounded by the server's requestTimeout; HTTP/2 streams here.
+  const body = parseJson(await readBody(ex.body, ex.headers, undefined, ex.http2 ? timeoutMs : undefined));
   if (body === undefined && e.body === 'json') throw new HttpProblem(400, 'invalid-body', 'the body must be a JSON object');
   return body;
 }
 
 /** Answers a failed request: problem+json for an HttpProblem, a logged 500 for anything else. */
-function answerError(res: ServerResponse, err: unknown, route: string, logger: Logger): void {
-  if (err instanceof RequestAbortedError || res.headersSent || res.destroyed) {
-    res.destroy();
+function answerError(ex: Exchange, err: unknown, route: string, logger: Logger): void {
+  if (err instanceof RequestAbortedError || ex.answeredOrGone) {
+    ex.destroy();
     return;
   }
   if (err instanceof HttpProblem) {
-    sendProblem(res, err);
+    sendProblem(ex, err);
     return;
   }
   const e = err instanceof Error ? err : new Error(String(err));
   logger.error({ route, err: { name: e.name, code: (e as { code?: unknown }).code, message: e.message, stack: e.stack } }, 'request failed');
-  sendProblem(res, new HttpProblem(500, 'internal-error', 'the EMKS could not complete this request'));
+  sendProblem(ex, new HttpProblem(500, 'internal-error', 'the EMKS could not complete this request'));
 }
 
 export interface EmksAppOptions extends h.HandlerDeps {
   readonly logger: Logger;
+  /** Bound on reading an HTTP/2 request body, ms (default 10 000). */
+  readonly requestTimeoutMs?: number;
 }
 
-/** The request listener of the EMKS HTTPS server. */
-export function createEmksApp(o: EmksAppOptions): (req: IncomingMessage, res: ServerResponse) => void {
+/** The handler of the EMKS HTTPS server: one call per request (src/emks/exchange.ts). */
+export function createEmksApp(o: EmksAppOptions): (ex: Exchange) => void {
   const table = routes(o);
-  const dispatch = async (req: IncomingMessage, caller: Caller | undefined, path: string, rawQuery: string, note: (route: string) => void): Promise<h.Reply> => {
+  const requestTimeoutMs = o.requestTimeoutMs ?? 10_000;
+  const dispatch = async (ex: Exchange, caller: Caller | undefined, path: string, rawQuery: string, note: (route: string) => void): Promise<h.Reply> => {
     if (!path.startsWith('/')) throw new HttpProblem(400, 'invalid-path', 'the request target must be an absolute path');
     const segments = path.split('/');
     for (const route of table) {
-      const params = matchTemplate(route.template, segments);
+      const params = matchTemplate(route.parts, segments);
       if (params === undefined) continue;
       note(route.template);
-      const method = req.method ?? '';
+      const method = ex.method;
       const e = Object.hasOwn(route.methods, method) ? route.methods[method as Method] : undefined;
       if (e === undefined) {
         throw new HttpProblem(405, 'method-not-allowed', `${route.template} answers ${Object.keys(route.methods).join(', ')}`, {
@@ -138,25 +144,26 @@ export function createEmksApp(o: EmksAppOptions): (req: IncomingMessage, res: Se
       checkRole(caller, e);
       const query = new URLSearchParams(rawQuery);
       checkQuery(query, e);
-      const body = await readRequestBody(req, e);
+      const body = await readRequestBody(ex, e, requestTimeoutMs);
       return e.handle({ caller, params, query, body, log: o.logger });
     }
     throw new HttpProblem(404, 'not-found', 'no such resource');
   };
 
-  return (req, res) => {
+  return (ex) => {
     const started = performance.now();
-    const target = req.url ?? '';
+    const target = ex.target;
     const q = target.indexOf('?');
     const path = q < 0 ? target : target.slice(0, q);
-    const caller = callerOf(req.socket as TLSSocket);
+    const caller = callerOf(ex.socket, ex.connectionKey);
     let route = 'unmatched';
-    res.once('close', () => {
-      const status = res.writableFinished ? res.statusCode : 0;
-      o.metrics.countRequest(route, req.method ?? '', status);
+    ex.onDone((status) => {
+      o.metrics.countRequest(route, ex.method, status);
+      // The line is not even built below the info level (--log-level warn).
+      if (!o.logger.isLevelEnabled('info')) return;
       o.logger.info(
         {
-          method: req.method,
+          method: ex.method,
           path: path.length > 200 ? `${path.slice(0, 200)}…` : path,
           route,
           status,
@@ -168,19 +175,14 @@ export function createEmksApp(o: EmksAppOptions): (req: IncomingMessage, res: Se
     });
     const serve = async (): Promise<void> => {
       try {
-        const reply = await dispatch(req, caller, path, q < 0 ? '' : target.slice(q + 1), (r) => (route = r));
-        if (reply.text !== undefined) {
-          res.statusCode = reply.status;
-          res.setHeader('content-type', reply.text.contentType);
-          res.end(reply.text.body);
-        } else {
-          sendJson(res, reply.status, reply.json);
-        }
+        const reply = await dispatch(ex, caller, path, q < 0 ? '' : target.slice(q + 1), (r) => (route = r));
+        if (reply.text !== undefined) ex.send(reply.status, { 'content-type': reply.text.contentType }, reply.text.body);
+        else sendJson(ex, reply.status, reply.json);
       } catch (err) {
-        answerError(res, err, route, o.logger);
+        answerError(ex, err, route, o.logger);
       }
     };
     // Whatever happens, one request never takes the server down.
-    serve().catch(() => res.destroy());
+    serve().catch(() => ex.destroy());
   };
 }

@@ -31,11 +31,15 @@ export function callerFromUris(uris: readonly string[]): Caller | undefined {
   return found.length === 1 ? found[0] : undefined;
 }
 
-const bySocket = new WeakMap<TLSSocket, Caller | null>();
+const byConnection = new WeakMap<object, Caller | null>();
 
-/** The caller of a verified TLS connection (cached per connection), or undefined. */
-export function callerOf(socket: TLSSocket): Caller | undefined {
-  const known = bySocket.get(socket);
+/**
+ * The caller of a verified TLS connection, or undefined. Cached per connection under `key`: the
+ * socket for HTTP/1.1, the session for HTTP/2 (whose requests each see their own socket proxy).
+ */
+export function callerOf(socket: TLSSocket | undefined, key: object | undefined = socket): Caller | undefined {
+  if (socket === undefined || key === undefined) return undefined;
+  const known = byConnection.get(key);
   if (known !== undefined) return known ?? undefined;
   let caller: Caller | undefined;
   if (socket.authorized) {
@@ -48,6 +52,6 @@ export function callerOf(socket: TLSSocket): Caller | undefined {
       }
     }
   }
-  bySocket.set(socket, caller ?? null);
+  byConnection.set(key, caller ?? null);
   return caller;
 }

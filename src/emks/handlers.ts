@@ -146,12 +146,12 @@ export function fetchE2mKey(d: HandlerDeps): Handler {
     const started = performance.now();
     let outcome: KeyFetchOutcome = 'error';
     try {
-      const imsi = await d.store.imsiForIdentity(identity);
-      if (imsi === undefined) {
+      const found = await d.store.intKeyForIdentity(identity, kid);
+      if (found === undefined) {
         outcome = 'unknown_identity';
         throw notFound('unknown-identity', 'no subscriber has this application identity');
       }
-      const row = await d.store.getIntKey(imsi, kid);
+      const row = found.key;
       const intKey = row === undefined ? undefined : openStored(d, row, log);
       if (row === undefined || intKey === undefined) {
         outcome = 'unknown_kid';

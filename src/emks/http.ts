@@ -1,9 +1,12 @@
 /**
  * HTTP plumbing of the EMKS API: RFC 9457 problem details, JSON answers, and request bodies read
  * with a hard size bound (DESIGN.md §9: 413 beyond 16 KiB, 415 for anything but application/json).
+ * Requests come over HTTP/1.1 or HTTP/2 (src/emks/exchange.ts), handled alike.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import { StackError } from '../util/errors.js';
+import type { Exchange } from './exchange.js';
 
 /** Largest request body accepted, octets (DESIGN.md §5: 413 beyond 16 KiB). */
 export const MAX_BODY_OCTETS = 16 * 1024;
@@ -54,21 +57,20 @@ export class HttpProblem extends StackError {
 }
 
 /** Writes a JSON answer; bodies may hold keys, so nothing is cached anywhere on the way. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, contentType = 'application/json'): void {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
-  res.statusCode = status;
-  res.setHeader('cache-control', 'no-store');
-  if (payload !== undefined) {
-    res.setHeader('content-type', contentType);
-    res.setHeader('content-length', String(payload.length));
+export function sendJson(ex: Exchange, status: number, body: unknown, contentType = 'application/json', extra: Readonly<Record<string, string>> = {}): void {
+  if (body === undefined) {
+    ex.send(status, { ...extra, 'cache-control': 'no-store' }, undefined);
+    return;
   }
-  res.end(payload);
+  const payload = Buffer.from(JSON.stringify(body), 'utf8');
+  ex.send(status, { ...extra, 'cache-control': 'no-store', 'content-type': contentType, 'content-length': String(payload.length) }, payload);
 }
 
 /** Writes a problem+json answer. */
-export function sendProblem(res: ServerResponse, p: HttpProblem): void {
-  for (const [name, value] of Object.entries(p.headers)) res.setHeader(name, value);
-  sendJson(res, p.status, p.toProblem(), 'application/problem+json');
+export function sendProblem(ex: Exchange, p: HttpProblem): void {
+  // Connection-specific header fields do not exist in HTTP/2 (RFC 9113 §8.2.2).
+  const { connection, ...headers } = p.headers;
+  sendJson(ex, p.status, p.toProblem(), 'application/problem+json', ex.http2 || connection === undefined ? headers : { ...headers, connection });
 }
 
 /** True for `application/json`, with at most a UTF-8 charset parameter (RFC 8259 §8.1). */
@@ -79,17 +81,10 @@ export function isJsonMediaType(header: string | undefined): boolean {
   return params.every((p) => p === '' || p === 'charset=utf-8' || p === 'charset="utf-8"');
 }
 
-/** Whether the request announces a body (RFC 9112 §6.3: Content-Length > 0 or Transfer-Encoding). */
-export function hasBody(req: IncomingMessage): boolean {
-  if (req.headers['transfer-encoding'] !== undefined) return true;
-  const length = req.headers['content-length'];
-  return length !== undefined && length !== '0';
-}
-
-/** The client went away before its body arrived: nothing to answer. */
+/** The client went away before its body arrived, or did not send it in time: nothing to answer. */
 export class RequestAbortedError extends StackError {
-  constructor() {
-    super('E_HTTP_ABORTED', 'the client closed the request before its body arrived');
+  constructor(message = 'the client closed the request before its body arrived') {
+    super('E_HTTP_ABORTED', message);
   }
 }
 
@@ -99,15 +94,24 @@ const tooLarge = (): HttpProblem =>
 /**
  * Reads the body, at most `max` octets. A declared Content-Length over the bound is refused before
  * reading anything; a streamed body is refused as soon as it crosses the bound (the rest is
- * discarded, never buffered, and the connection is closed after the answer).
+ * discarded, never buffered, and an HTTP/1.1 connection is closed after the answer). A body not
+ * complete within `timeoutMs` (when given) is abandoned.
  */
-export function readBody(req: IncomingMessage, max = MAX_BODY_OCTETS): Promise<Buffer> {
-  const declared = req.headers['content-length'];
+export function readBody(req: Readable, headers: IncomingHttpHeaders, max = MAX_BODY_OCTETS, timeoutMs?: number): Promise<Buffer> {
+  const declared = headers['content-length'];
   if (declared !== undefined && Number(declared) > max) return Promise.reject(tooLarge());
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            cleanup();
+            reject(new RequestAbortedError(`the request body did not arrive within ${timeoutMs} ms`));
+          }, timeoutMs);
     const cleanup = (): void => {
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onAbort);

@@ -7,7 +7,7 @@ export { callerFromUris } from './caller.js';
 export type { Caller, CallerRole } from './caller.js';
 export { openEmksStore } from './db.js';
 export { openSqliteStore, SqliteEmksStore } from './sqlite-store.js';
-export type { AuthResult as EmksAuthResult, EmksStore, NewIntKey, PutIntKeyOutcome, RegisteredEmse, StoredIntKey } from './store.js';
+export type { AuthResult as EmksAuthResult, EmksStore, IdentityKey, NewIntKey, PutIntKeyOutcome, RegisteredEmse, StoredIntKey } from './store.js';
 export { KEK_LENGTH, openIntKey, sealIntKey } from './sealing.js';
 export { loadKek } from './kek.js';
 export type { KekSource, KekSources } from './kek.js';

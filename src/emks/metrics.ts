@@ -18,6 +18,12 @@ export interface EmksMetrics {
   countTlsRefusal(): void;
 }
 
+/**
+ * Methods counted under their own name; any other is `other`, so that a client cannot grow the
+ * label set (HTTP/2 carries any token as :method, where node:http's parser knows a fixed list).
+ */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
+
 /** Creates the metrics; the stored-keys gauge asks the store at each scrape. */
 export function createEmksMetrics(store: EmksStore): EmksMetrics {
   const registry = new Registry();
@@ -49,7 +55,7 @@ export function createEmksMetrics(store: EmksStore): EmksMetrics {
   });
   return {
     registry,
-    countRequest: (route, method, status) => requests.inc({ route, method, status: String(status) }),
+    countRequest: (route, method, status) => requests.inc({ route, method: KNOWN_METHODS.has(method) ? method : 'other', status: String(status) }),
     observeKeyFetch: (outcome, seconds) => fetches.observe({ outcome }, seconds),
     countTlsRefusal: () => tlsRefusals.inc(),
   };

@@ -9,6 +9,7 @@ import { closeSync, openSync } from 'node:fs';
 import type {
   AuthResult,
   EmksStore,
+  IdentityKey,
   NewIntKey,
   PutIntKeyOutcome,
   RegisteredEmse,
@@ -51,6 +52,9 @@ interface IntKeyRow {
   auth_result: AuthResult;
 }
 
+/** A LEFT JOIN row: the key columns are NULL when the subscriber has no such kid. */
+type IdentityKeyRow = { imsi: string } & ({ [K in Exclude<keyof IntKeyRow, 'imsi'>]: null } | Omit<IntKeyRow, 'imsi'>);
+
 interface EmseRow {
   emse_id: string;
   first_seen_ms: number;
@@ -92,6 +96,11 @@ function prepareStatements(db: Database.Database) {
     deleteOld: db.prepare<[number]>('DELETE FROM int_keys WHERE created_at_ms < ?'),
     countKeys: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM int_keys'),
     getIdentity: db.prepare<[string], { imsi: string }>('SELECT imsi FROM identities WHERE app_identity = ?'),
+    // The key fetch in one statement: no row = unknown identity; k.kid NULL = no such kid.
+    getKeyForIdentity: db.prepare<[string, string], IdentityKeyRow>(
+      'SELECT i.imsi AS imsi, k.kid AS kid, k.sealed_key AS sealed_key, k.rand AS rand, k.created_at_ms AS created_at_ms, k.auth_result AS auth_result ' +
+        'FROM identities i LEFT JOIN int_keys k ON k.imsi = i.imsi AND k.kid = ? WHERE i.app_identity = ?',
+    ),
     upsertIdentity: db.prepare<[string, string, number]>(
       'INSERT INTO identities (app_identity, imsi, updated_at_ms) VALUES (?, ?, ?) ' +
         'ON CONFLICT (app_identity) DO UPDATE SET imsi = excluded.imsi, updated_at_ms = excluded.updated_at_ms',
@@ -183,6 +192,12 @@ export class SqliteEmksStore implements EmksStore {
 
   async imsiForIdentity(appIdentity: string): Promise<string | undefined> {
     return this.#s.getIdentity.get(appIdentity)?.imsi;
+  }
+
+  async intKeyForIdentity(appIdentity: string, kid: string): Promise<IdentityKey | undefined> {
+    const row = this.#s.getKeyForIdentity.get(kid, appIdentity);
+    if (row === undefined) return undefined;
+    return { imsi: row.imsi, key: row.kid === null ? undefined : toStoredIntKey(row as IntKeyRow) };
   }
 
   async registerEmse(emseId: string, nowMs: number): Promise<'created' | 'updated'> {

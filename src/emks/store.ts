@@ -36,6 +36,12 @@ export type PutIntKeyOutcome =
   | { readonly outcome: 'inserted'; readonly pruned: number; readonly retained: boolean }
   | { readonly outcome: 'exists'; readonly existing: StoredIntKey };
 
+/** What `intKeyForIdentity` found: the subscriber, and its key with that kid if it has one. */
+export interface IdentityKey {
+  readonly imsi: string;
+  readonly key: StoredIntKey | undefined;
+}
+
 /** A registered EMSE (POST /v1/emse/register). */
 export interface RegisteredEmse {
   readonly emseId: string;
@@ -68,6 +74,11 @@ export interface EmksStore {
   mapIdentity(appIdentity: string, imsi: string, nowMs: number): Promise<'created' | 'updated'>;
   /** The IMSI an application identity maps to, or undefined. */
   imsiForIdentity(appIdentity: string): Promise<string | undefined>;
+  /**
+   * The key `kid` of the subscriber `appIdentity` maps to, in one read (the EMSE's key fetch):
+   * undefined for an unknown identity, `key` undefined when that subscriber holds no such kid.
+   */
+  intKeyForIdentity(appIdentity: string, kid: string): Promise<IdentityKey | undefined>;
   /** Records an EMSE's registration: `created` the first time, `updated` afterwards. */
   registerEmse(emseId: string, nowMs: number): Promise<'created' | 'updated'>;
   /** The registered EMSEs, by EMSE_Id. */

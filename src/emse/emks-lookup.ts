@@ -1,7 +1,8 @@
 /**
  * The EMSE's side of steps 5-7 of the bootstrap flow (DESIGN.md §1, §5): during a handshake the
  * psk_identity `e2m:<kid>:<appIdentity>` (§4) is sent to the EMKS as
- * `GET /v1/e2m-keys?identity=…&kid=…` over one keep-alive mutual-TLS agent, and the e2m_key it answers
+ * `GET /v1/e2m-keys?identity=…&kid=…` over one mutual-TLS connection (HTTP/2 streams, or HTTP/1.1
+ * keep-alive if the EMKS does not offer h2: src/util/mtls-json-client.ts), and the e2m_key it answers
  * (201) becomes the DTLS PSK.
  *
  * Outcomes, as the DTLS layer sees them (DESIGN.md §6, §9):
@@ -12,14 +13,14 @@
  * remembered only for negativeTtlMs; errors are never cached; concurrent lookups of one key share
  * one request.
  */
-import type { Agent } from 'node:https';
 import type { TlsMaterial } from '../crypto/pki.js';
 import type { PskLookup } from '../dtls/endpoint/server-connection.js';
 import { parseBestPskIdentity } from '../kdf/best.js';
 import { type Clock, systemClock } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
-import { createMtlsAgent, HttpTransportError, type JsonResponse, requestJson } from '../util/https-json.js';
+import type { JsonResponse } from '../util/https-json.js';
 import { type Logger, silentLogger } from '../util/log.js';
+import { createMtlsJsonClient, type MtlsJsonClient } from '../util/mtls-json-client.js';
 import { SecretBytes } from '../util/secret.js';
 import { EmksError, type EmksRegistration, parseKeyAnswer, parseRegistration, statusError } from './emks-api.js';
 import { KeyCache } from './key-cache.js';
@@ -70,6 +71,10 @@ export type EmksPskLookup = PskLookup & {
   /** The configured EMSE_Id, or the one the EMKS answered at registration. */
   readonly emseId: string | undefined;
   readonly stats: Readonly<EmksLookupStats>;
+  /** The HTTP version the EMKS speaks with us ('h2' or 'http/1.1'), once connected. */
+  readonly protocol: 'h2' | 'http/1.1' | undefined;
+  /** TLS connections opened to the EMKS so far. */
+  readonly connections: number;
   /** Number of cached entries. */
   readonly cacheEntries: number;
   /** `POST /v1/emse/register`: the EMKS confirms who we are (from our certificate). */
@@ -80,12 +85,12 @@ export type EmksPskLookup = PskLookup & {
   close(): void;
 };
 
-/** The state behind one EMKS lookup: the agent, the cache, the requests in flight. */
+/** The state behind one EMKS lookup: the connection, the cache, the requests in flight. */
 class EmksKeySource {
   readonly stats: EmksLookupStats = { lookups: 0, malformed: 0, cacheHits: 0, shared: 0, requests: 0, errors: 0 };
   readonly cache: KeyCache;
   emseId: string | undefined;
-  private readonly agent: Agent;
+  readonly client: MtlsJsonClient;
   private readonly inFlight = new Map<string, Promise<SecretBytes | undefined>>();
   private readonly logger: Logger;
   private readonly clock: Clock;
@@ -99,7 +104,7 @@ class EmksKeySource {
     this.logger = o.logger ?? silentLogger();
     this.clock = o.clock ?? systemClock;
     this.cache = new KeyCache(nonNegativeInt(o.cacheSize ?? 1_000, 'cacheSize'), this.clock);
-    this.agent = createMtlsAgent(o.tls);
+    this.client = createMtlsJsonClient({ ...o.tls, origin: base });
     this.emseId = o.emseId;
   }
 
@@ -139,12 +144,12 @@ class EmksKeySource {
 
   /** Steps 5-7: `GET /v1/e2m-keys?identity=…&kid=…`; caches 201 and 404 answers. */
   private async fetchKey(kid: string, appIdentity: string, id: string): Promise<SecretBytes | undefined> {
-    const url = new URL('v1/e2m-keys', this.base);
-    url.searchParams.set('identity', appIdentity);
-    url.searchParams.set('kid', kid);
     const t0 = this.clock.now();
-    const res = await this.send('GET', url);
-    this.logger.debug({ kid, identity: appIdentity, status: res.status, ms: Math.round(this.clock.now() - t0) }, 'EMKS key fetch');
+    // kid is 8 hex digits (parseBestPskIdentity checked it): only the identity needs escaping.
+    const res = await this.send('GET', `v1/e2m-keys?identity=${encodeURIComponent(appIdentity)}&kid=${kid}`);
+    if (this.logger.isLevelEnabled('debug')) {
+      this.logger.debug({ kid, identity: appIdentity, status: res.status, ms: Math.round(this.clock.now() - t0) }, 'EMKS key fetch');
+    }
     if (res.status === 404) {
       this.cache.set(id, undefined, this.o.negativeTtlMs);
       return undefined;
@@ -156,28 +161,28 @@ class EmksKeySource {
   }
 
   async register(): Promise<EmksRegistration> {
-    const res = await this.send('POST', new URL('v1/emse/register', this.base), {});
+    const res = await this.send('POST', 'v1/emse/register', {});
     if (res.status !== 201) throw statusError('POST /v1/emse/register', res);
     const reg = parseRegistration(res.body);
     if (this.o.emseId !== undefined && reg.emseId !== this.o.emseId) {
       throw new EmksError('E_EMKS_IDENTITY', `the EMKS knows this certificate as EMSE_Id '${reg.emseId}', not '${this.o.emseId}'`);
     }
     this.emseId = reg.emseId;
-    this.logger.info({ emseId: reg.emseId, retain: reg.retain, keyTtl: reg.keyTtl, emks: this.base.origin }, 'registered at the EMKS');
+    this.logger.info({ emseId: reg.emseId, retain: reg.retain, keyTtl: reg.keyTtl, emks: this.base.origin, http: this.client.protocol }, 'registered at the EMKS');
     return reg;
   }
 
   close(): void {
     this.closed = true;
     this.cache.clear();
-    this.agent.destroy();
+    this.client.close();
   }
 
-  private async send(method: 'GET' | 'POST', url: URL, body?: unknown): Promise<JsonResponse> {
+  /** One request, bounded as a whole (connecting included) by timeoutMs. */
+  private async send(method: 'GET' | 'POST', path: string, body?: unknown): Promise<JsonResponse> {
     if (this.closed) throw new EmksError('E_EMKS_CLOSED', 'the EMKS lookup is closed');
     this.stats.requests++;
-    const request = requestJson({ method, url, agent: this.agent, timeoutMs: this.timeoutMs, ...(body === undefined ? {} : { body }) });
-    return withTimeout(this.clock, this.timeoutMs, request);
+    return this.client.request({ method, path, timeoutMs: this.timeoutMs, ...(body === undefined ? {} : { body }) });
   }
 }
 
@@ -195,6 +200,8 @@ export function createEmksPskLookup(o: EmksLookupOptions): EmksPskLookup {
     timeoutMs: { value: source.timeoutMs, enumerable: true },
     emseId: { get: () => source.emseId, enumerable: true },
     stats: { value: source.stats, enumerable: true },
+    protocol: { get: () => source.client.protocol, enumerable: true },
+    connections: { get: () => source.client.stats.connections, enumerable: true },
     cacheEntries: { get: () => source.cache.size, enumerable: true },
     register: { value: () => source.register() },
     clearCache: { value: () => source.cache.clear() },
@@ -216,23 +223,6 @@ export function emksBaseUrl(value: string | URL, option = 'emksUrl'): URL {
   }
   if (!url.pathname.endsWith('/')) url.pathname += '/';
   return url;
-}
-
-/** Rejects with E_HTTP_TIMEOUT after `ms` unless `p` settled first (a whole-request bound). */
-function withTimeout<T>(clock: Clock, ms: number, p: Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = clock.setTimer(ms, () => reject(new HttpTransportError('E_HTTP_TIMEOUT', `the EMKS did not answer within ${ms} ms`)));
-    p.then(
-      (v) => {
-        timer.cancel();
-        resolve(v);
-      },
-      (e: unknown) => {
-        timer.cancel();
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }
 
 function copy(key: SecretBytes | undefined): SecretBytes | undefined {

@@ -6,6 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { type Agent, request } from 'node:https';
+import { connect, constants, type IncomingHttpHeaders } from 'node:http2';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,8 @@ import type { EmksStore } from '../../src/emks/store.js';
 import { deriveE2mKey } from '../../src/kdf/best.js';
 import { toHex } from '../../src/util/bytes.js';
 import { createMtlsAgent, HttpTransportError, requestJson } from '../../src/util/https-json.js';
+import { createMtlsJsonClient, type MtlsJsonClient } from '../../src/util/mtls-json-client.js';
+import { within } from '../support/processes.js';
 import { createLogger } from '../../src/util/log.js';
 
 interface RawAnswer {
@@ -246,7 +249,8 @@ describe('who may call what', () => {
     expect((err as Error).message).toMatch(/alert certificate required/);
     const refusal = logLines.slice(before).find((l) => l.includes('TLS handshake refused'));
     expect(refusal).toMatch(/"reason":"[A-Z_]*CERTIFICATE/);
-    expect(logLines.slice(before).some((l) => l.includes('"msg":"request"'))).toBe(false);
+    // (Lines of earlier tests' requests may still be written meanwhile: none of those asked for /healthz.)
+    expect(logLines.slice(before).some((l) => l.includes('"msg":"request"') && l.includes('"path":"/healthz"'))).toBe(false);
   });
 
   it('a certificate from another CA is refused by TLS', async () => {
@@ -256,7 +260,8 @@ describe('who may call what', () => {
     expect((err as Error).message).toMatch(/unknown ca|socket hang up|ECONNRESET/i);
     const refusal = logLines.slice(before).find((l) => l.includes('TLS handshake refused'));
     expect(refusal).toMatch(/"reason":"[A-Z_]*(VERIFY|CERT|SIGNATURE|ISSUER)/);
-    expect(logLines.slice(before).some((l) => l.includes('"msg":"request"'))).toBe(false);
+    // (Lines of earlier tests' requests may still be written meanwhile: none of those asked for /healthz.)
+    expect(logLines.slice(before).some((l) => l.includes('"msg":"request"') && l.includes('"path":"/healthz"'))).toBe(false);
   });
 });
 
@@ -349,6 +354,144 @@ describe('bad requests', () => {
   });
 });
 
+/** One HTTP/2 request with full control: `end: false` leaves the request body open. */
+function h2Request(
+  tls: { ca: string; cert?: string; key?: string },
+  url: string,
+  headers: Record<string, string>,
+  o: { body?: string; end?: boolean } = {},
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: unknown; rstCode: number | undefined }> {
+  return new Promise((resolve, reject) => {
+    const session = connect(url, tls);
+    session.on('error', reject);
+    const stream = session.request(headers, { endStream: o.body === undefined && o.end !== false });
+    let answer: IncomingHttpHeaders = {};
+    const parts: Buffer[] = [];
+    stream.on('response', (h) => (answer = h));
+    stream.on('data', (d: Buffer) => parts.push(d));
+    stream.on('error', () => undefined);
+    stream.on('close', () => {
+      const text = Buffer.concat(parts).toString();
+      session.close();
+      resolve({ status: Number(answer[':status'] ?? 0), headers: answer, body: text ? (JSON.parse(text) as unknown) : undefined, rstCode: stream.rstCode });
+    });
+    if (o.body !== undefined) {
+      if (o.end === false) stream.write(o.body);
+      else stream.end(o.body);
+    }
+  });
+}
+
+describe('over HTTP/2 (what the EMSEs speak)', () => {
+  const h2: Record<'hss' | 'emseA', MtlsJsonClient> = {} as never;
+  beforeAll(() => {
+    h2.hss = createMtlsJsonClient({ ...loadTlsMaterial(pkiDir, 'hss'), origin: base });
+    h2.emseA = createMtlsJsonClient({ ...loadTlsMaterial(pkiDir, { emse: 'emse-a' }), origin: base });
+  });
+  afterAll(() => {
+    for (const c of Object.values(h2)) c.close();
+  });
+
+  it('the same API: the HSS pushes, the EMSE fetches its own key; streams of one connection', async () => {
+    const key = randomBytes(32);
+    secrets.push(key);
+    const kid = (kidCounter++).toString(16);
+    const createdAt = new Date().toISOString();
+    const body = { kid, key: toHex(key), rand: toHex(randomBytes(16)), createdAt };
+    expect(await h2.hss.request({ method: 'PUT', path: `v1/identities/${encodeURIComponent(IDENTITY)}`, body: { imsi: IMSI } })).toMatchObject({ status: 200 });
+    expect(await h2.hss.request({ method: 'POST', path: `v1/subscribers/${IMSI}/int-keys`, body })).toEqual({ status: 201, body: { imsi: IMSI, kid } });
+    const fetches = await Promise.all([1, 2, 3].map(() => h2.emseA.request({ method: 'GET', path: fetchPath(kid).slice(1) })));
+    const expected = deriveE2mKey(key, 'emse-a');
+    secrets.push(expected);
+    for (const r of fetches) expect(r).toEqual({ status: 201, body: { e2mKey: toHex(expected), kid, emseId: 'emse-a', expiresAt: new Date(Date.parse(createdAt) + 86_400_000).toISOString() } });
+    expect(h2.emseA.protocol).toBe('h2');
+    expect(h2.emseA.stats.connections).toBe(1);
+    expectProblem(await h2.emseA.request({ method: 'GET', path: fetchPath('ffffffff').slice(1) }), 404, 'unknown-kid');
+    expectProblem(await h2.hss.request({ method: 'GET', path: fetchPath(kid).slice(1) }), 403, 'forbidden');
+    expect(await h2.emseA.request({ method: 'POST', path: 'v1/emse/register' })).toEqual({ status: 201, body: { emseId: 'emse-a', retain: 3, keyTtl: 86400 } });
+  });
+
+  it('the same checks: a body on GET without Content-Length → 400, over 16 KiB → 413 (no connection header), 405 with Allow', async () => {
+    const tls = loadTlsMaterial(pkiDir, 'hss');
+    const onGet = await h2Request(loadTlsMaterial(pkiDir, { emse: 'emse-a' }), base, { ':method': 'GET', ':path': fetchPath('1a2b3c4d') }, { body: '{}' });
+    expectProblem(onGet, 400, 'invalid-body');
+    const big = await h2Request(tls, base, { ':method': 'POST', ':path': `/v1/subscribers/${IMSI}/int-keys`, 'content-type': 'application/json' }, { body: ' '.repeat(17 * 1024) });
+    expectProblem(big, 413, 'body-too-large');
+    expect(big.headers['connection']).toBeUndefined();
+    const wrong = await h2Request(tls, base, { ':method': 'DELETE', ':path': '/healthz' });
+    expectProblem(wrong, 405, 'method-not-allowed');
+    expect(wrong.headers['allow']).toBe('GET');
+    expect(await h2.hss.request({ method: 'GET', path: 'healthz' })).toEqual({ status: 200, body: { status: 'ok' } });
+  });
+
+  it('a client without a certificate is refused by TLS (ALPN h2 too), before any HTTP', async () => {
+    const before = logLines.length;
+    const { ca } = loadTlsMaterial(pkiDir, 'hss');
+    // TLS 1.3: the client may finish its side of the handshake before the server refuses it.
+    const status = await h2Request({ ca }, base, { ':method': 'GET', ':path': '/v1/without-certificate' }).then((r) => r.status, () => 0);
+    expect(status).toBe(0);
+    expect(logLines.slice(before).find((l) => l.includes('TLS handshake refused'))).toMatch(/"reason":"[A-Z_]*CERTIFICATE/);
+    expect(logLines.some((l) => l.includes('/v1/without-certificate'))).toBe(false);
+  });
+
+  it('a request body that does not arrive within the bound: the stream is cancelled, the server goes on', async () => {
+    const s2 = await createEmksServer({ host: '127.0.0.1', port: 0, pki: pkiDir, store, kek, requestTimeoutMs: 300 });
+    try {
+      const url = `https://127.0.0.1:${s2.address.port}`;
+      const t0 = performance.now();
+      const stalled = await h2Request(loadTlsMaterial(pkiDir, 'hss'), url, { ':method': 'PUT', ':path': '/v1/identities/slow%40x', 'content-type': 'application/json' }, { body: '{"ims', end: false });
+      expect(stalled.status).toBe(0);
+      expect(stalled.rstCode).toBe(constants.NGHTTP2_CANCEL);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(250);
+      expect(performance.now() - t0).toBeLessThan(5_000);
+      expect((await requestJson({ method: 'GET', url: `${url}/healthz`, agent: agents.hss })).status).toBe(200);
+    } finally {
+      await s2.close();
+    }
+  });
+
+  it('streams reset by the client, before or while their body arrives, leave the server serving', async () => {
+    const session = connect(base, loadTlsMaterial(pkiDir, 'hss'));
+    try {
+      const closed: Promise<void>[] = [];
+      for (const code of [constants.NGHTTP2_CANCEL, constants.NGHTTP2_INTERNAL_ERROR, constants.NGHTTP2_PROTOCOL_ERROR]) {
+        for (const [method, path] of [['PUT', '/v1/identities/reset%40x'], ['GET', '/metrics'], ['GET', fetchPath('1a2b3c4d')]] as const) {
+          const stream = session.request({ ':method': method, ':path': path, 'content-type': 'application/json' }, { endStream: method === 'GET' });
+          stream.on('error', () => undefined);
+          if (method === 'PUT') stream.write('{"im');
+          closed.push(new Promise((resolve) => stream.on('close', resolve)));
+          setImmediate(() => stream.close(code));
+        }
+      }
+      await within(Promise.all(closed), 5_000, 'reset streams closed');
+      expect(await h2.hss.request({ method: 'GET', path: 'healthz' })).toEqual({ status: 200, body: { status: 'ok' } });
+    } finally {
+      session.close();
+    }
+  });
+
+  it('counts HTTP/2 requests in /metrics like the others, each once', async () => {
+    // Requests to /healthz, whatever their status.
+    const count = async (): Promise<number> => {
+      const text = (await raw('hss', 'GET', '/metrics')).text;
+      return [...text.matchAll(/emks_http_requests_total\{route="\/healthz",method="GET",status="\d+"\} (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    };
+    const before = await count();
+    expect((await h2.hss.request({ method: 'GET', path: 'healthz' })).status).toBe(200);
+    // Each stream is served by one handler only (not also by node:http2's compatibility layer).
+    expect((await count()) - before).toBe(1);
+    const r = await h2.hss.request({ method: 'GET', path: 'metrics', maxBodyBytes: 1 << 20 });
+    expect(r.status).toBe(200);
+    // HTTP/2 carries any token as the method: an unknown one is counted as `other`, not by its name.
+    expectProblem(await h2Request(loadTlsMaterial(pkiDir, 'hss'), base, { ':method': 'BREW-COFFEE', ':path': '/healthz' }), 405);
+    const text = await raw('hss', 'GET', '/metrics');
+    expect(text.text).toMatch(/emks_http_requests_total\{route="\/healthz",method="other",status="405"\} 1/);
+    expect(text.text).not.toContain('BREW');
+    expect(text.text).toMatch(/emks_http_requests_total\{route="\/v1\/e2m-keys",method="GET",status="404"\} [1-9]/);
+    expect(text.text).toMatch(/emks_http_requests_total\{route="\/healthz",method="DELETE",status="405"\} [1-9]/);
+  });
+});
+
 describe('operations', () => {
   it('/healthz answers 200 to any authenticated caller', async () => {
     expect(await call('emseB', 'GET', '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
@@ -396,7 +539,7 @@ describe('faults', () => {
     const failing = openSqliteStore(':memory:');
     const broken = new Proxy(failing, {
       get(target, name) {
-        if (name === 'imsiForIdentity') {
+        if (name === 'intKeyForIdentity') {
           return async () => {
             throw new Error('disk on fire');
           };

@@ -113,6 +113,22 @@ describe('auth results, identities, EMSEs', () => {
     expect(await s.setAuthResult(IMSI, 'ffffffff', 'success')).toBe(false);
   });
 
+  it('finds the key of an identity in one read: unknown identity, unknown kid, the stored row', async () => {
+    const s = open();
+    const k = newKey('1a2b3c4d', T0);
+    await s.putIntKey(k, 3);
+    await s.putIntKey(newKey('0badcafe', T0, randomBytes(32), '00101999'), 3);
+    await s.setAuthResult(IMSI, '1a2b3c4d', 'failure');
+    expect(await s.intKeyForIdentity('sensor-17@iot.example.com', '1a2b3c4d')).toBeUndefined();
+    await s.mapIdentity('sensor-17@iot.example.com', IMSI, T0);
+    expect(await s.intKeyForIdentity('sensor-17@iot.example.com', 'ffffffff')).toEqual({ imsi: IMSI, key: undefined });
+    // Another subscriber's kid is not this identity's.
+    expect(await s.intKeyForIdentity('sensor-17@iot.example.com', '0badcafe')).toEqual({ imsi: IMSI, key: undefined });
+    const found = await s.intKeyForIdentity('sensor-17@iot.example.com', '1a2b3c4d');
+    expect(found).toEqual({ imsi: IMSI, key: await s.getIntKey(IMSI, '1a2b3c4d') });
+    expect(found?.key).toMatchObject({ kid: '1a2b3c4d', sealedKey: k.sealedKey, rand: k.rand, createdAtMs: T0, authResult: 'failure' });
+  });
+
   it('maps identities (created, then updated) and registers EMSEs', async () => {
     const s = open();
     expect(await s.mapIdentity('sensor-17@iot.example.com', IMSI, T0)).toBe('created');

@@ -10,8 +10,12 @@ import { parse, generate } from 'coap-packet';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDevPki, loadTlsMaterial, type TlsMaterial } from '../../src/crypto/pki.js';
 import { DtlsClient, type DtlsClientSession, HandshakeError } from '../../src/dtls/index.js';
+import { createEmksServer, type EmksServer } from '../../src/emks/server.js';
+import { sealIntKey } from '../../src/emks/sealing.js';
+import { openSqliteStore } from '../../src/emks/sqlite-store.js';
 import { createEmksPskLookup, createEmseServer, type EmksPskLookup, type EmseServer } from '../../src/emse/index.js';
 import { bestPskIdentity, deriveE2mKey } from '../../src/kdf/index.js';
+import { randomBytes } from '../../src/crypto/primitives.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { SecretBytes } from '../../src/util/secret.js';
 import { within } from '../support/processes.js';
@@ -71,6 +75,8 @@ describe('createEmksPskLookup against a stub EMKS', () => {
   it('201 → the e2m_key derived for this EMSE, as a SecretBytes; the stub sees urn:e2m:emse:<id>', async () => {
     const lookup = lookupFor();
     const key = await lookup(id(KID, APP));
+    // The stub is a node:https server without h2: the lookup falls back to HTTP/1.1.
+    expect(lookup.protocol).toBe('http/1.1');
     expect(key).toBeInstanceOf(SecretBytes);
     expect(hex(key)).toBe(expected(INT_KEY));
     expect(stub.seen).toHaveLength(1);
@@ -254,6 +260,56 @@ describe('createEmksPskLookup against a stub EMKS', () => {
     lookup.close();
     await expect(lookup(id(KID, APP))).rejects.toMatchObject({ code: 'E_EMKS_CLOSED' });
     expect(stub.seen).toHaveLength(0);
+  });
+});
+
+describe('createEmksPskLookup against the EMKS over HTTP/2', () => {
+  const kek = randomBytes(32);
+  const store = openSqliteStore(':memory:');
+  const servers: EmksServer[] = [];
+  const start = async (port = 0): Promise<EmksServer> => {
+    const s = await createEmksServer({ host: '127.0.0.1', port, pki: emksTls, store, kek });
+    servers.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    const imsi = '001010000000017';
+    await store.mapIdentity(APP, imsi, Date.now());
+    for (const [kid, key] of [[KID, INT_KEY], [KID3, INT_KEY3], ['00000001', INT_KEY2], ['00000002', INT_KEY2]] as const) {
+      await store.putIntKey({ imsi, kid, sealedKey: sealIntKey(kek, imsi, kid, key), rand: randomBytes(16), createdAtMs: Date.now() }, 10);
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    await store.close();
+  });
+
+  it('registers and fetches over one HTTP/2 connection, concurrent lookups of different keys included', async () => {
+    const emks = await start();
+    const lookup = createEmksPskLookup({ emksUrl: `https://127.0.0.1:${emks.address.port}`, tls: emseTls, emseId: EMSE_ID });
+    lookups.push(lookup);
+    await expect(lookup.register()).resolves.toMatchObject({ emseId: EMSE_ID });
+    const keys = await Promise.all([lookup(id(KID, APP)), lookup(id(KID3, APP)), lookup(id('ffffffff', APP))]);
+    expect(keys.map(hex)).toEqual([expected(INT_KEY), expected(INT_KEY3), undefined]);
+    expect(lookup.protocol).toBe('h2');
+    expect(lookup.connections).toBe(1);
+    expect(lookup.stats.requests).toBe(4);
+  });
+
+  it('an EMKS restarted on the same port: the next fetch reconnects; while it is down, fetches fail fast', async () => {
+    const first = await start();
+    const url = `https://127.0.0.1:${first.address.port}`;
+    const lookup = createEmksPskLookup({ emksUrl: url, tls: emseTls, emseId: EMSE_ID, timeoutMs: 2_000 });
+    lookups.push(lookup);
+    expect(hex(await lookup(id(KID, APP)))).toBe(expected(INT_KEY));
+    await first.close();
+    await expect(lookup(id('00000001', APP))).rejects.toMatchObject({ code: 'E_HTTP_TRANSPORT' });
+    await start(first.address.port);
+    expect(hex(await lookup(id('00000002', APP)))).toBe(expected(INT_KEY2));
+    expect(lookup.connections).toBe(3);
+    expect(lookup.stats.errors).toBe(1);
   });
 });
 
