@@ -33,7 +33,7 @@ export function runInfo(scale: number): RunInfo {
       openssl: versionOf('openssl', ['version'], /OpenSSL (\S+)/),
       gnutls: versionOf('gnutls-cli', ['--version'], /gnutls-cli (\S+)/),
       libcoap: versionOf('coap-server-openssl', ['-h'], /coap-server(?:-openssl)? v(\S+)/),
-      'node-https': process.version,
+      'node-http2': process.version,
     },
     scale,
   };

@@ -51,22 +51,6 @@ export function sha256(...data: readonly Uint8Array[]): Uint8Array {
   return new Uint8Array(h.digest());
 }
 
-/** An incremental SHA-256 (the TLS handshake transcript). */
-export interface Sha256Stream {
-  update(data: Uint8Array): void;
-  /** The digest of everything so far; the stream stays usable. */
-  digest(): Uint8Array;
-}
-
-/** Starts an incremental SHA-256 whose digest can be taken at several points. */
-export function sha256Stream(): Sha256Stream {
-  const h = nodeCrypto.createHash('sha256');
-  return {
-    update: (d) => void h.update(buf(d)),
-    digest: () => new Uint8Array(h.copy().digest()),
-  };
-}
-
 /**
  * Random octets are drawn from OpenSSL's CSPRNG a pool at a time: a handshake asks for 32 at a time
  * (a hello random), and one call per request costs more than the octets. Handed-out octets are
