@@ -9,10 +9,8 @@ function buf(b: Uint8Array): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
-function check(key: Uint8Array, nonce: Uint8Array, tagLength: number): void {
+function checkKey(key: Uint8Array): void {
   if (key.length !== 16) throw new RangeError(`AES-128-CCM key must be 16 octets, got ${key.length}`);
-  if (nonce.length < 7 || nonce.length > 13) throw new RangeError(`CCM nonce must be 7..13 octets, got ${nonce.length}`);
-  if (![4, 6, 8, 10, 12, 14, 16].includes(tagLength)) throw new RangeError(`CCM tag length ${tagLength} not allowed`);
 }
 
 /** Encrypts `plaintext` and returns ciphertext ‖ tag. */
@@ -23,7 +21,8 @@ export function ccmEncrypt(
   aad: Uint8Array,
   tagLength: number,
 ): Uint8Array {
-  check(key, nonce, tagLength);
+  checkKey(key);
+  checkMessage(nonce, plaintext.length, aad.length, tagLength);
   const c = nodeCrypto.createCipheriv('aes-128-ccm', buf(key), buf(nonce), { authTagLength: tagLength });
   c.setAAD(buf(aad), { plaintextLength: plaintext.length });
   // Node/OpenSSL 3 loses the tag when update() gets a zero-length view of a zero-length buffer.
@@ -44,7 +43,8 @@ export function ccmDecrypt(
   aad: Uint8Array,
   tagLength: number,
 ): Uint8Array | undefined {
-  check(key, nonce, tagLength);
+  checkKey(key);
+  checkMessage(nonce, Math.max(0, sealed.length - tagLength), aad.length, tagLength);
   if (sealed.length < tagLength) return undefined;
   const ctLen = sealed.length - tagLength;
   const d = nodeCrypto.createDecipheriv('aes-128-ccm', buf(key), buf(nonce), { authTagLength: tagLength });
@@ -80,7 +80,7 @@ export class Ccm128 {
   private chain: Buffer = Buffer.alloc(16);
 
   constructor(key: Uint8Array) {
-    if (key.length !== 16) throw new RangeError(`AES-128-CCM key must be 16 octets, got ${key.length}`);
+    checkKey(key);
     this.ecb = nodeCrypto.createCipheriv('aes-128-ecb', buf(key), null);
     this.ecb.setAutoPadding(false);
     this.cbc = nodeCrypto.createCipheriv('aes-128-cbc', buf(key), Buffer.alloc(16));
