@@ -237,6 +237,11 @@ export abstract class DtlsConnection {
     this.layer.forgetEpoch0();
   }
 
+  /** Frees the keyed AES contexts of both directions (a quiet session); the keys stay. */
+  releaseCipherContexts(): void {
+    this.layer.release();
+  }
+
   /** Whether the last flight is still kept for a retransmission. */
   get holdsLastFlight(): boolean {
     return this.lastFlight !== undefined;

@@ -70,7 +70,7 @@ export class RecordLayer {
     return epoch === 0 ? this.read0 : epoch === 1 && this.readCipher !== undefined;
   }
 
-  /** Lets go of the keyed CCM contexts of both directions (the connection has ended). */
+  /** Lets go of the keyed CCM contexts of both directions (the connection ended or went quiet). */
   release(): void {
     if (this.readCipher !== undefined) releaseCipherState(this.readCipher);
     if (this.writeCipher !== undefined) releaseCipherState(this.writeCipher);

@@ -46,6 +46,8 @@ export interface DtlsServerOptions extends CommonOptions {
 }
 
 const DEFAULT_SOCKET_BUFFER = 4 * 1024 * 1024;
+/** A session with no record for this long frees its keyed AES contexts (about 6 KB of native memory). */
+const CONTEXT_IDLE_MS = 30_000;
 
 /** Where the server's datagrams go; a UDP socket by default, an in-memory network in tests. */
 export interface DatagramSink {
@@ -131,7 +133,11 @@ export class DtlsServer extends EventEmitter<{
   /** Binds a UDP socket and serves it. Resolves with the bound address. */
   async listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
     const size = this.socketBufferSize;
-    const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: size, sendBufferSize: size });
+    const family = host.includes(':') ? 6 : 4;
+    // Every address we send to is a literal taken from a received datagram: resolve it in place, not
+    // through dns.lookup and a deferred tick per datagram.
+    const lookup = (address: string, _o: unknown, cb: (err: null, address: string, family: number) => void): void => cb(null, address, family);
+    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: size, sendBufferSize: size, lookup: lookup as never });
     socket.on('message', (msg, rinfo) => this.handleDatagram(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), rinfo.address, rinfo.port));
     socket.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'UDP socket error'));
     await new Promise<void>((resolve, reject) => {
@@ -142,9 +148,9 @@ export class DtlsServer extends EventEmitter<{
       });
     });
     this.socket = socket;
-    this.attach({
-      send: (d, address, p) => socket.send(d, p, address, (err) => err && this.opts.logger.debug({ err: err.message }, 'send failed')),
-    });
+    // No completion callback: a datagram the kernel refuses is lost like any other (the peer
+    // retransmits), and a callback would cost a deferred tick per datagram.
+    this.attach({ send: (d, address, p) => socket.send(d, p, address) });
     return socket.address();
   }
 
@@ -411,6 +417,8 @@ export class DtlsServer extends EventEmitter<{
       if (quiet > this.idleTimeoutMs) c.close('timeout', 'idle timeout');
       // No retransmitted flight 5 can still be on its way: flight 6 and epoch 0 are no longer needed.
       else if (c.holdsLastFlight && quiet > this.opts.retransmit.maxMs) c.releaseHandshakeState();
+      // A quiet session gives back its AES contexts; its next record sets them up again.
+      if (quiet > CONTEXT_IDLE_MS && !c.closed) c.releaseCipherContexts();
     }
   }
 }

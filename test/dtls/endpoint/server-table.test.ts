@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { AlertDescription, ContentType } from '../../../src/dtls/wire/constants.js';
 import { decodeAlert } from '../../../src/dtls/wire/alert.js';
+import { ccmContextCount } from '../../../src/dtls/record/protection.js';
 import { all, carries, DEFAULT_PSK, flight, LossyNetwork, text, toClient, toServer } from '../../support/lossy-network.js';
 
 const strings = (data: readonly { data: Uint8Array }[]): string[] => data.map((e) => Buffer.from(e.data).toString('utf8'));
@@ -166,6 +167,27 @@ describe('idle timeout', () => {
     }
     await net.advanceTo(12_500);
     expect(serverSession.closed).toBe(true);
+  });
+});
+
+describe('AES contexts of quiet sessions', () => {
+  it('a session quiet for 30 s gives back its keyed AES contexts, and its next record sets them up again', async () => {
+    const net = new LossyNetwork({ server: { idleTimeoutMs: 600_000 } });
+    const before = ccmContextCount(); // other tests' sessions in this file hold some
+    const { clientSession, serverSession } = await net.connect();
+    clientSession.send(text('before'));
+    await net.flush();
+    serverSession.send(text('reply'));
+    await net.flush();
+    // Client and server share this process: both directions of both ends hold a context.
+    expect(ccmContextCount() - before).toBe(4);
+    await net.advance(45_000);
+    expect(ccmContextCount() - before).toBe(2);
+    clientSession.send(text('after'));
+    await net.flush();
+    expect(strings(net.events.data)).toEqual(['before', 'after']);
+    expect(serverSession.closed).toBe(false);
+    expect(ccmContextCount() - before).toBe(3);
   });
 });
 

@@ -9,7 +9,7 @@ import { Ccm128, ccmDecrypt, ccmEncrypt } from '../../../src/crypto/ccm.js';
 import { randomBytes } from '../../../src/crypto/primitives.js';
 import { TLS_PSK_WITH_AES_128_CCM_8 } from '../../../src/dtls/ciphersuite/cipher-suite.js';
 import { createCipherState } from '../../../src/dtls/record/cipher-state.js';
-import { ccmContextCount, protectRecord, releaseCipherState, unprotectRecord } from '../../../src/dtls/record/protection.js';
+import { ccmContextCount, MAX_CCM_CONTEXTS, protectRecord, releaseCipherState, unprotectRecord } from '../../../src/dtls/record/protection.js';
 import { fromHex, toHex } from '../../../src/util/bytes.js';
 
 interface CcmEntry {
@@ -90,6 +90,14 @@ describe('ccm8.json through the keyed Ccm128', () => {
     expect(() => ccm.encrypt(new Uint8Array(12), new Uint8Array(1), new Uint8Array(0), 7)).toThrow(RangeError);
     expect(ccm.decrypt(new Uint8Array(12), new Uint8Array(7), new Uint8Array(0), 8)).toBeUndefined();
   });
+
+  it('cannot be used once disposed of (its AES contexts are freed), and a second dispose is harmless', () => {
+    const ccm = new Ccm128(new Uint8Array(16));
+    ccm.encrypt(new Uint8Array(12), new Uint8Array(3), new Uint8Array(13), 8);
+    ccm.dispose();
+    ccm.dispose();
+    expect(() => ccm.encrypt(new Uint8Array(12), new Uint8Array(3), new Uint8Array(13), 8)).toThrow();
+  });
 });
 
 describe('TLS-shaped ccm8.json entries through protectRecord/unprotectRecord', () => {
@@ -117,18 +125,20 @@ describe('TLS-shaped ccm8.json entries through protectRecord/unprotectRecord', (
 });
 
 describe('keyed CCM contexts of cipher states', () => {
-  it('are kept for at most 1,024 cipher states, and released with their connection', () => {
-    const states = Array.from({ length: 1_100 }, (_, i) =>
-      createCipherState(TLS_PSK_WITH_AES_128_CCM_8, Uint8Array.from({ length: 16 }, (_, j) => (i + j) & 0xff), new Uint8Array(4)),
+  it('are kept for at most MAX_CCM_CONTEXTS cipher states, and released with their connection', () => {
+    const states = Array.from({ length: MAX_CCM_CONTEXTS + 76 }, (_, i) =>
+      createCipherState(TLS_PSK_WITH_AES_128_CCM_8, Uint8Array.from({ length: 16 }, (_, j) => (i * 7 + j * 13 + (i >> 8)) & 0xff), new Uint8Array(4)),
     );
-    for (const s of states) protectRecord(s, 23, 1, 0, new Uint8Array(3));
-    expect(ccmContextCount()).toBe(1_024);
+    const sealed = states.map((s) => protectRecord(s, 23, 1, 0, Uint8Array.of(9, 8, 7)));
+    expect(ccmContextCount()).toBe(MAX_CCM_CONTEXTS);
     const last = states[states.length - 1]!;
     releaseCipherState(last);
-    expect(ccmContextCount()).toBe(1_023);
+    expect(ccmContextCount()).toBe(MAX_CCM_CONTEXTS - 1);
     // A released state still works; it only sets up its context again.
     const fragment = protectRecord(last, 23, 1, 1, Uint8Array.of(1, 2, 3));
     expect(toHex(unprotectRecord(last, 23, 1, 1, fragment) ?? new Uint8Array(0))).toBe('010203');
+    // So does the first one, whose context was disposed of to make room.
+    expect(toHex(unprotectRecord(states[0]!, 23, 1, 0, sealed[0]!) ?? new Uint8Array(0))).toBe('090807');
     for (const s of states) releaseCipherState(s);
     expect(ccmContextCount()).toBe(0);
   });
