@@ -107,6 +107,7 @@ export class DtlsServer extends EventEmitter<{
   private readonly handshakes = new Set<ServerConnection>();
   private sink: DatagramSink | undefined;
   private socket: dgram.Socket | undefined;
+  private outbox: Outbox | undefined;
   private sweepTimer: TimerHandle | undefined;
   readonly stats: ServerStats = {
     datagrams: 0, malformed: 0, helloVerifyRequests: 0, handshakesStarted: 0, handshakesCompleted: 0,
@@ -148,9 +149,8 @@ export class DtlsServer extends EventEmitter<{
       });
     });
     this.socket = socket;
-    // No completion callback: a datagram the kernel refuses is lost like any other (the peer
-    // retransmits), and a callback would cost a deferred tick per datagram.
-    this.attach({ send: (d, address, p) => socket.send(d, p, address) });
+    this.outbox = new Outbox(socket);
+    this.attach(this.outbox);
     return socket.address();
   }
 
@@ -184,6 +184,8 @@ export class DtlsServer extends EventEmitter<{
     this.handshakes.clear();
     const s = this.socket;
     this.socket = undefined;
+    this.outbox?.flush();
+    this.outbox = undefined;
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
@@ -420,6 +422,42 @@ export class DtlsServer extends EventEmitter<{
       // A quiet session gives back its AES contexts; its next record sets them up again.
       if (quiet > CONTEXT_IDLE_MS && !c.closed) c.releaseCipherContexts();
     }
+  }
+}
+
+/**
+ * The UDP sink: datagrams sent while the event loop handles a burst of received ones go out together
+ * once the burst is read (setImmediate runs right after the poll phase). The peer is then woken once
+ * for a burst of answers rather than once for each, and the socket's read loop is not interrupted.
+ * No completion callbacks: a datagram the kernel refuses is lost like any other (the peer
+ * retransmits), and a callback would cost a deferred tick per datagram.
+ */
+class Outbox implements DatagramSink {
+  private readonly queue: (Uint8Array | string | number)[] = [];
+  private scheduled = false;
+  private readonly flushNow = (): void => this.flush();
+
+  constructor(private readonly socket: dgram.Socket) {}
+
+  send(datagram: Uint8Array, address: string, port: number): void {
+    this.queue.push(datagram, address, port);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushNow);
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    const q = this.queue;
+    for (let i = 0; i < q.length; i += 3) {
+      try {
+        this.socket.send(q[i] as Uint8Array, q[i + 2] as number, q[i + 1] as string);
+      } catch {
+        break; // the socket was closed: nothing more can go out
+      }
+    }
+    q.length = 0;
   }
 }
 
