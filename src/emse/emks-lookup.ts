@@ -108,8 +108,11 @@ class EmksKeySource {
     this.emseId = o.emseId;
   }
 
-  /** The PskLookup: see the file comment for its outcomes. */
-  async lookup(identity: Uint8Array): Promise<SecretBytes | undefined> {
+  /**
+   * The PskLookup: see the file comment for its outcomes. A malformed identity and a cache hit are
+   * answered at once; everything else waits for the EMKS.
+   */
+  lookup(identity: Uint8Array): SecretBytes | undefined | Promise<SecretBytes | undefined> {
     this.stats.lookups++;
     let kid: string;
     let appIdentity: string;
@@ -126,6 +129,11 @@ class EmksKeySource {
       this.stats.cacheHits++;
       return copy(cached.key);
     }
+    return this.fetchShared(kid, appIdentity, id);
+  }
+
+  /** One EMKS request per key at a time: concurrent lookups of the same key share it. */
+  private async fetchShared(kid: string, appIdentity: string, id: string): Promise<SecretBytes | undefined> {
     let pending = this.inFlight.get(id);
     if (pending === undefined) {
       pending = this.fetchKey(kid, appIdentity, id).finally(() => this.inFlight.delete(id));

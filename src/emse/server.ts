@@ -42,7 +42,7 @@ export function staticPskLookup(table: ReadonlyMap<string, Uint8Array | SecretBy
   for (const [id, key] of table) {
     byHex.set(Buffer.from(id, 'utf8').toString('hex'), key instanceof SecretBytes ? key : new SecretBytes(key));
   }
-  return async (identity) => byHex.get(Buffer.from(identity).toString('hex'));
+  return (identity) => byHex.get(Buffer.from(identity).toString('hex'));
 }
 
 /** The stateless default resources: /hello and /echo (to combine with an application's own). */

@@ -314,7 +314,7 @@ export class LossyNetwork {
       rng: seededRng(0x5e4e),
       ...options.server,
       clock: this.clock,
-      pskLookup: (id): Promise<Uint8Array | SecretBytes | undefined> => {
+      pskLookup: (id) => {
         this.lookups.push(Buffer.from(id).toString('utf8'));
         return lookup(id);
       },

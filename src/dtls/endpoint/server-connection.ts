@@ -29,8 +29,15 @@ import { AlertDescription, CipherSuiteId, COMPRESSION_NULL, DTLS12, ExtensionTyp
 import { type ConnectionHooks, DtlsConnection, type FlightItem } from './connection.js';
 import type { ResolvedCommon } from './options.js';
 
-/** Looks up the PSK for a psk_identity; undefined = unknown identity (alert 115). */
-export type PskLookup = (identity: Uint8Array) => Promise<Uint8Array | SecretBytes | undefined>;
+/** A PSK, or undefined for an unknown identity (alert 115). */
+export type PskResult = Uint8Array | SecretBytes | undefined;
+
+/**
+ * Looks up the PSK for a psk_identity. A lookup that knows the answer at once (a static table, a
+ * cache hit) may return it directly rather than as a promise; only a promise is bounded by the lookup
+ * timeout.
+ */
+export type PskLookup = (identity: Uint8Array) => PskResult | Promise<PskResult>;
 
 export interface ServerConnectionOptions extends ResolvedCommon {
   readonly pskLookup: PskLookup;
@@ -248,23 +255,43 @@ export class ServerConnection extends DtlsConnection {
     this.addToTranscript(msg.msgType, msg.messageSeq, msg.body);
     // PREPARING: the client's retransmitted flight 5 is absorbed until the lookup ends.
     this.state = 'preparing';
-    void this.lookup(pskIdentity);
+    this.lookup(pskIdentity);
   }
 
-  private async lookup(identity: Uint8Array): Promise<void> {
+  private lookup(identity: Uint8Array): void {
+    let result: PskResult | Promise<PskResult>;
+    try {
+      result = this.sopts.pskLookup(identity);
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    if (result instanceof Promise) {
+      void this.awaitLookup(result);
+      return;
+    }
+    // Answered at once: go on once the records that brought the ClientKeyExchange are handled, as an
+    // asynchronous answer would (no handshake step runs inside another).
+    queueMicrotask(() => this.onLookup(result));
+  }
+
+  private async awaitLookup(pending: Promise<PskResult>): Promise<void> {
     let timer: { cancel(): void } | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = this.opts.clock.setTimer(this.sopts.lookupTimeoutMs, () => resolve('timeout'));
     });
-    let psk: Uint8Array | SecretBytes | undefined | 'timeout';
+    let psk: PskResult | 'timeout';
     try {
-      psk = await Promise.race([this.sopts.pskLookup(identity), timeout]);
+      psk = await Promise.race([pending, timeout]);
     } catch (err) {
       this.opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'PSK lookup failed');
       psk = 'timeout';
     } finally {
       timer?.cancel();
     }
+    this.onLookup(psk);
+  }
+
+  private onLookup(psk: PskResult | 'timeout'): void {
     if (this.closed) return;
     if (psk === 'timeout') {
       this.fail(AlertDescription.internal_error, 'the PSK lookup failed or timed out');

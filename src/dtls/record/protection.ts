@@ -11,7 +11,7 @@
  * the AAD from the record header. Anything malformed is reported as undefined, so that the caller
  * drops the record silently (RFC 6347 §4.1.2.7) and nothing throws into a socket callback.
  */
-import { Ccm128 } from '../../crypto/ccm.js';
+import { Ccm128, ccmDecrypt, ccmEncrypt } from '../../crypto/ccm.js';
 import type { SecretBytes } from '../../util/secret.js';
 import type { CipherSuite } from '../ciphersuite/cipher-suite.js';
 import type { CipherState } from './cipher-state.js';
@@ -41,6 +41,10 @@ const aad = new Uint8Array(AAD_LENGTH);
  * none (the server releases them after a quiet spell) while a busy one finds its context here instead
  * of setting up AES for every record. Bounded: the least recently used is disposed of for a new one.
  * 8,192 states cover both directions of 4,096 sessions exchanging records at once (about 24 MB).
+ *
+ * The first record of an epoch (sequence number 0: the Finished) goes through a one-shot CCM whose
+ * context is freed at once: a session that only completes its handshake, or sends one record and
+ * goes quiet, never takes a slot from the busy ones.
  */
 const contexts = new Map<SecretBytes, Ccm128>();
 export const MAX_CCM_CONTEXTS = 8_192;
@@ -136,7 +140,9 @@ export function protectRecord(
   const keyLength = state.suite.encKeyLength;
   setSalt(m, keyLength);
   nonce.set(aad.subarray(0, EXPLICIT), SALT);
-  const sealed = ccmFor(state, m, keyLength).encrypt(nonce, plaintext, aad, state.suite.tagLength);
+  const sealed = seq === 0 && !contexts.has(state.material)
+    ? ccmEncrypt(m.subarray(0, keyLength), nonce, plaintext, aad, state.suite.tagLength)
+    : ccmFor(state, m, keyLength).encrypt(nonce, plaintext, aad, state.suite.tagLength);
   const fragment = new Uint8Array(EXPLICIT + sealed.length);
   fragment.set(aad.subarray(0, EXPLICIT), 0);
   fragment.set(sealed, EXPLICIT);
@@ -163,6 +169,7 @@ export function unprotectRecord(
   setSalt(m, keyLength);
   nonce.set(fragment.subarray(0, EXPLICIT), SALT);
   try {
+    if (seq === 0 && !contexts.has(state.material)) return ccmDecrypt(m.subarray(0, keyLength), nonce, fragment.subarray(EXPLICIT), aad, tagLength);
     return ccmFor(state, m, keyLength).decrypt(nonce, fragment.subarray(EXPLICIT), aad, tagLength);
   } catch {
     return undefined;

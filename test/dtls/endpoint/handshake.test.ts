@@ -111,6 +111,26 @@ describe('DTLS 1.2 PSK handshake over the in-memory network', () => {
     expect(net.events.sessions).toHaveLength(0);
   });
 
+  it('a pskLookup that throws fails the handshake with internal_error (80) at once', async () => {
+    const net = new LossyNetwork({ server: { pskLookup: () => { throw new Error('table corrupt'); } } });
+    const client = net.client();
+    await net.flush();
+    expect(client.error?.alert).toBe(AlertDescription.internal_error);
+    expect(net.events.sessions).toHaveLength(0);
+  });
+
+  it('a pskLookup may answer at once, without a promise: known, unknown', async () => {
+    const table = new Map([['sensor-a', DEFAULT_PSK]]);
+    const net = new LossyNetwork({ server: { pskLookup: (id) => table.get(Buffer.from(id).toString('utf8')) } });
+    const good = net.client({ identity: 'sensor-a' });
+    const bad = net.client({ identity: 'nobody' });
+    await net.flush();
+    expect(good.session).toBeDefined();
+    expect(good.error).toBeUndefined();
+    expect(bad.error?.alert).toBe(AlertDescription.unknown_psk_identity);
+    expect(net.events.sessions).toHaveLength(1);
+  });
+
   it('an unknown identity ends the handshake with unknown_psk_identity (115)', async () => {
     const net = new LossyNetwork();
     const client = net.client({ identity: 'nobody' });

@@ -129,16 +129,23 @@ describe('keyed CCM contexts of cipher states', () => {
     const states = Array.from({ length: MAX_CCM_CONTEXTS + 76 }, (_, i) =>
       createCipherState(TLS_PSK_WITH_AES_128_CCM_8, Uint8Array.from({ length: 16 }, (_, j) => (i * 7 + j * 13 + (i >> 8)) & 0xff), new Uint8Array(4)),
     );
-    const sealed = states.map((s) => protectRecord(s, 23, 1, 0, Uint8Array.of(9, 8, 7)));
+    // The first record of an epoch (sequence number 0, the Finished) takes no context.
+    const before = ccmContextCount(); // the vector tests above left some
+    const finished = states.map((s) => protectRecord(s, 22, 1, 0, Uint8Array.of(20, 0, 0, 12)));
+    expect(ccmContextCount()).toBe(before);
+    const sealed = states.map((s) => protectRecord(s, 23, 1, 1, Uint8Array.of(9, 8, 7)));
     expect(ccmContextCount()).toBe(MAX_CCM_CONTEXTS);
+    // Both ways of sealing open either way.
+    expect(toHex(unprotectRecord(states[5]!, 22, 1, 0, finished[5]!) ?? new Uint8Array(0))).toBe('1400000c');
+    expect(toHex(unprotectRecord(states[MAX_CCM_CONTEXTS + 70]!, 22, 1, 0, finished[MAX_CCM_CONTEXTS + 70]!) ?? new Uint8Array(0))).toBe('1400000c');
     const last = states[states.length - 1]!;
     releaseCipherState(last);
     expect(ccmContextCount()).toBe(MAX_CCM_CONTEXTS - 1);
     // A released state still works; it only sets up its context again.
-    const fragment = protectRecord(last, 23, 1, 1, Uint8Array.of(1, 2, 3));
-    expect(toHex(unprotectRecord(last, 23, 1, 1, fragment) ?? new Uint8Array(0))).toBe('010203');
+    const fragment = protectRecord(last, 23, 1, 2, Uint8Array.of(1, 2, 3));
+    expect(toHex(unprotectRecord(last, 23, 1, 2, fragment) ?? new Uint8Array(0))).toBe('010203');
     // So does the first one, whose context was disposed of to make room.
-    expect(toHex(unprotectRecord(states[0]!, 23, 1, 0, sealed[0]!) ?? new Uint8Array(0))).toBe('090807');
+    expect(toHex(unprotectRecord(states[0]!, 23, 1, 1, sealed[0]!) ?? new Uint8Array(0))).toBe('090807');
     for (const s of states) releaseCipherState(s);
     expect(ccmContextCount()).toBe(0);
   });
