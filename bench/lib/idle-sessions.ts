@@ -49,6 +49,11 @@ export interface IdleSessionsResult {
   readonly after: MemoryReading;
   /** After the server's clock moved past the retransmission window and its sweep ran (quiet > 60 s). */
   readonly quiet: MemoryReading;
+  /** The baseline and the quiet reading again, each once the process had idled (see idleReading). */
+  readonly baselineIdle: MemoryReading;
+  readonly idle: MemoryReading;
+  /** Seconds each idle reading waited. */
+  readonly idleWaitS: readonly [number, number];
   readonly establishMs: number;
   readonly identityOctets: number;
   readonly snapshots?: { readonly baseline: string; readonly loaded: string };
@@ -93,6 +98,38 @@ async function measure(): Promise<MemoryReading> {
   }
   const m = process.memoryUsage();
   return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss };
+}
+
+/** An idle reading waits at least this long (V8's memory reducer starts 8 s after the last GC)... */
+const IDLE_MIN_MS = 12_000;
+/** ...until the reserved heap has not changed for this long... */
+const IDLE_STABLE_MS = 10_000;
+/** ...and at most this long. */
+const IDLE_MAX_MS = 60_000;
+
+/**
+ * A reading of the process as it is once it has idled: with nothing to do, V8's memory reducer runs
+ * compacting GCs and hands free heap pages back, as it would on a server whose sessions are quiet.
+ * Polls once a second until heapTotal has stayed put for IDLE_STABLE_MS. Returns the reading and the
+ * seconds it waited.
+ */
+async function idleReading(): Promise<[MemoryReading, number]> {
+  const started = performance.now();
+  let last = process.memoryUsage().heapTotal;
+  let stableSince = started;
+  for (;;) {
+    await new Promise<void>((resolve) => setTimeout(resolve, 1_000));
+    const now = performance.now();
+    const total = process.memoryUsage().heapTotal;
+    if (total !== last) {
+      last = total;
+      stableSince = now;
+    }
+    if ((now - started >= IDLE_MIN_MS && now - stableSince >= IDLE_STABLE_MS) || now - started >= IDLE_MAX_MS) break;
+  }
+  const m = process.memoryUsage();
+  const reading = { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss };
+  return [reading, Math.round((performance.now() - started) / 1_000)];
 }
 
 /** Establishes sessions `from`..`to`-1 in batches; returns how many completed. Client objects are dropped. */
@@ -156,6 +193,7 @@ async function main(): Promise<void> {
   server.sweep();
 
   const baseline = await measure();
+  const [baselineIdle, baselineWait] = job.snapshotDir ? [baseline, 0] : await idleReading();
   const snapBase = job.snapshotDir ? writeHeapSnapshot(join(job.snapshotDir, 'baseline.heapsnapshot')) : undefined;
   const started = performance.now();
   let lastReport = 0;
@@ -170,6 +208,7 @@ async function main(): Promise<void> {
   skew += RETRANSMIT_DEFAULT.maxMs + 1_000;
   server.sweep();
   const quiet = await measure();
+  const [idle, idleWait] = job.snapshotDir ? [quiet, 0] : await idleReading();
   const snapLoaded = job.snapshotDir ? writeHeapSnapshot(join(job.snapshotDir, 'loaded.heapsnapshot')) : undefined;
   const result: IdleSessionsResult = {
     sessions: job.sessions,
@@ -180,6 +219,9 @@ async function main(): Promise<void> {
     baseline,
     after,
     quiet,
+    baselineIdle,
+    idle,
+    idleWaitS: [baselineWait, idleWait],
     establishMs,
     identityOctets: identityOf(0).length,
     ...(snapBase && snapLoaded ? { snapshots: { baseline: snapBase, loaded: snapLoaded } } : {}),
