@@ -20,6 +20,7 @@ import { DtlsClient, DtlsServer, RETRANSMIT_DEFAULT } from '../../src/dtls/index
 import { systemClock } from '../../src/util/clock.js';
 import { SecretBytes } from '../../src/util/secret.js';
 import { MemoryNetwork } from './memory-net.js';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 
 export interface IdleSessionsJob {
   readonly sessions: number;
@@ -100,32 +101,41 @@ async function measure(): Promise<MemoryReading> {
   return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss };
 }
 
-/** An idle reading waits at least this long (V8's memory reducer starts 8 s after the last GC)... */
-const IDLE_MIN_MS = 12_000;
-/** ...until the reserved heap has not changed for this long... */
+/** An idle reading ends this long after the memory reducer's last GC... */
 const IDLE_STABLE_MS = 10_000;
-/** ...and at most this long. */
+/** ...or after this long in all, if the memory reducer never ran. */
 const IDLE_MAX_MS = 60_000;
+
+/** Major GCs that nobody forced (V8's memory reducer, allocation), counted as perf_hooks reports them. */
+const unforcedGcs = { count: 0, lastAt: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const d = (e as unknown as { detail?: { kind: number; flags: number } }).detail;
+    if (d && d.kind === constants.NODE_PERFORMANCE_GC_MAJOR && (d.flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) === 0) {
+      unforcedGcs.count++;
+      unforcedGcs.lastAt = performance.now();
+    }
+  }
+}).observe({ entryTypes: ['gc'] });
 
 /**
  * A reading of the process as it is once it has idled: with nothing to do, V8's memory reducer runs
  * compacting GCs and hands free heap pages back, as it would on a server whose sessions are quiet.
- * Polls once a second until heapTotal has stayed put for IDLE_STABLE_MS. Returns the reading and the
- * seconds it waited.
+ * It starts only after a full GC that gave back memory, so both readings hand it one the same way
+ * (64 MiB of short-lived arrays, then a GC); the reading is taken once a GC nobody forced has run and
+ * none followed for IDLE_STABLE_MS. Returns the reading and the seconds it waited.
  */
 async function idleReading(): Promise<[MemoryReading, number]> {
+  let garbage: number[][] | undefined = [];
+  for (let i = 0; i < 1 << 16; i++) garbage.push(new Array<number>(120).fill(i));
+  garbage = undefined;
+  (globalThis as { gc?: () => void }).gc?.();
   const started = performance.now();
-  let last = process.memoryUsage().heapTotal;
-  let stableSince = started;
+  const before = unforcedGcs.count;
   for (;;) {
     await new Promise<void>((resolve) => setTimeout(resolve, 1_000));
     const now = performance.now();
-    const total = process.memoryUsage().heapTotal;
-    if (total !== last) {
-      last = total;
-      stableSince = now;
-    }
-    if ((now - started >= IDLE_MIN_MS && now - stableSince >= IDLE_STABLE_MS) || now - started >= IDLE_MAX_MS) break;
+    if ((unforcedGcs.count > before && now - unforcedGcs.lastAt >= IDLE_STABLE_MS) || now - started >= IDLE_MAX_MS) break;
   }
   const m = process.memoryUsage();
   const reading = { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss };
