@@ -5,10 +5,11 @@
  * Ours and libcoap run in turns, `repeats` times per N; the figure is the median.
  */
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { cpuPerOpUs, GENERATOR_CPU, median, otherLoad, profiling, SERVER_CPU } from '../lib/cells.js';
 import { formatProfile, summariseProfileDir } from '../lib/cpu-profile.js';
 import { type CoapLoad, type Measured, measure, type PskCredential } from '../lib/loadgen.js';
-import { hasProgram, ProcGroup, rssMibOf, startEmse, startLibcoap, waitForQuiet } from '../lib/peer-procs.js';
+import { cpuMsOf, freeUdpPort, hasProgram, ProcGroup, rssMibOf, startEmse, startLibcoap, waitForQuiet } from '../lib/peer-procs.js';
 import { type BenchContext, type BenchModule, compare, figure, type Row, type Section } from '../lib/types.js';
 
 const PSK_HEX = 'b66ccece404e53002d732967b74914a3ebffa6e1b4217562dab11f2f2b282971';
@@ -110,6 +111,7 @@ async function run(ctx: BenchContext): Promise<Section> {
   const oursCred: PskCredential = { identity: IDENTITY, pskHex: PSK_HEX };
   const rss: { ours?: Rss; libcoap?: Rss } = {};
   const coapCred: PskCredential = { identity: IDENTITY, pskHex: Buffer.from(COAP_KEY, 'latin1').toString('hex') };
+  let floor: UdpFloor | undefined;
   try {
     const emse = await startEmse(group, { psk: [`${IDENTITY}=${PSK_HEX}`], ...(SERVER_CPU === undefined ? {} : { cpu: SERVER_CPU }) });
     const libcoap = libcoapPresent ? await startLibcoap(group, COAP_KEY, SERVER_CPU) : undefined;
@@ -133,6 +135,7 @@ async function run(ctx: BenchContext): Promise<Section> {
         else step++;
       }
     }
+    floor = await nodeUdpFloor(group, p, (f) => ctx.progress('Node UDP echo (floor)', f, 1));
     rss.ours = { start: rssStart.ours, end: rssMibOf(emse.proc.pid) };
     if (libcoap) rss.libcoap = { start: rssStart.libcoap, end: rssMibOf(libcoap.proc.pid) };
     if (profiling()) {
@@ -150,7 +153,39 @@ async function run(ctx: BenchContext): Promise<Section> {
   } finally {
     await group.stopAll();
   }
-  return section(p, ours, peer, libcoapPresent, rss);
+  return section(p, ours, peer, libcoapPresent, rss, floor);
+}
+
+/** A bare node:dgram echo server's CPU per datagram answered (see udp-echo.ts), and its rate. */
+interface UdpFloor {
+  readonly cpuPerDatagramUs: number;
+  readonly rate: number;
+}
+
+const ECHO = fileURLToPath(new URL('../lib/udp-echo.js', import.meta.url));
+/** About the size of one of the generator's GET records (13 header + 8 nonce + ~16 CoAP + 8 tag). */
+const ECHO_SIZE = 45;
+
+async function nodeUdpFloor(group: ProcGroup, p: Plan, progress: (f: number) => void): Promise<UdpFloor> {
+  const port = await freeUdpPort();
+  const server = group.spawn('udp-echo server', process.execPath, [ECHO, 'server', String(port)], SERVER_CPU === undefined ? {} : { cpu: SERVER_CPU });
+  try {
+    await server.waitFor(/ready/);
+    await waitForQuiet(p.quietWaitMs);
+    const args = [ECHO, 'client', String(port), '32', String(p.warmupMs), String(p.durationMs), String(ECHO_SIZE)];
+    const client = group.spawn('udp-echo client', process.execPath, args, GENERATOR_CPU === undefined ? {} : { cpu: GENERATOR_CPU });
+    await client.waitFor(/window start/, p.warmupMs + 30_000);
+    progress(0.5);
+    const cpu0 = cpuMsOf(server.pid);
+    const m = await client.waitFor(/result (\{.*\})/, p.durationMs + 30_000);
+    const cpu1 = cpuMsOf(server.pid);
+    progress(1);
+    const r = JSON.parse(m[1] as string) as { echoes: number; windowMs: number };
+    await group.stop(client);
+    return { cpuPerDatagramUs: r.echoes > 0 ? ((cpu1 - cpu0) * 1_000) / r.echoes : Number.NaN, rate: (r.echoes * 1_000) / r.windowMs };
+  } finally {
+    await group.stop(server);
+  }
 }
 
 /** What the single-session runs say about Message ID reuse (16-bit IDs wrap after 65,536 requests). */
@@ -168,7 +203,7 @@ interface Rss {
   readonly end: number;
 }
 
-function section(p: Plan, ours: Map<number, Measured[]>, peer: Map<number, Measured[]>, libcoapPresent: boolean, rss: { ours?: Rss; libcoap?: Rss }): Section {
+function section(p: Plan, ours: Map<number, Measured[]>, peer: Map<number, Measured[]>, libcoapPresent: boolean, rss: { ours?: Rss; libcoap?: Rss }, floor: UdpFloor | undefined): Section {
   const rows: Row[] = [];
   let sizes = '';
   for (const n of p.sessions) {
@@ -191,6 +226,14 @@ function section(p: Plan, ours: Map<number, Measured[]>, peer: Map<number, Measu
     } else {
       rows.push({ ...figure(label, 'req/s', o.rate, { goal: `≥ ${GOAL_RATE.toLocaleString('en-US')} req/s (libcoap missing)`, notes: notes(o) }), goalMet: o.rate >= GOAL_RATE });
     }
+  }
+  const one = figures(ours.get(p.sessions[0] as number) ?? []);
+  if (floor && Number.isFinite(floor.cpuPerDatagramUs)) {
+    rows.push(
+      compare('server CPU per CoAP request on 1 session, e2m vs the floor of Node\'s datagram path', 'µs', one.cpuPerReq, 'bare node:dgram echo server', floor.cpuPerDatagramUs, 'lower', {
+        notes: `the echo server receives a ${ECHO_SIZE}-octet datagram and sends it back, nothing else (32 in flight from a node:dgram client, ${r0(floor.rate)} echoes/s): what any Node server pays per request before DTLS and CoAP; the rest of e2m's figure is record protection, CoAP and the session table`,
+      }),
+    );
   }
   if (rss.ours) {
     const served = (m: Map<number, Measured[]>): number => [...m.values()].flat().reduce((a, r) => a + r.result.completed, 0);
