@@ -7,8 +7,9 @@
  * (session, reason), 'handshakeError' ({ address, port, alert, message }).
  */
 import * as dgram from 'node:dgram';
+import * as dns from 'node:dns';
 import { EventEmitter } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIP } from 'node:net';
 import type { TimerHandle } from '../../util/clock.js';
 import { utf8 } from '../../util/bytes.js';
 import { CookieFactory, cookieParams } from '../cookie.js';
@@ -136,8 +137,12 @@ export class DtlsServer extends EventEmitter<{
     const size = this.socketBufferSize;
     const family = host.includes(':') ? 6 : 4;
     // Every address we send to is a literal taken from a received datagram: resolve it in place, not
-    // through dns.lookup and a deferred tick per datagram.
-    const lookup = (address: string, _o: unknown, cb: (err: null, address: string, family: number) => void): void => cb(null, address, family);
+    // through dns.lookup and a deferred tick per datagram. A host name (the bind address) still goes
+    // to dns.lookup.
+    const lookup = (address: string, o: dns.LookupOneOptions, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void => {
+      if (isIP(address) !== 0) cb(null, address, family);
+      else dns.lookup(address, o, cb);
+    };
     const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: size, sendBufferSize: size, lookup: lookup as never });
     socket.on('message', (msg, rinfo) => this.handleDatagram(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), rinfo.address, rinfo.port));
     socket.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'UDP socket error'));
