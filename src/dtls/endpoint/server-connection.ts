@@ -46,6 +46,10 @@ export interface ServerConnectionOptions extends ResolvedCommon {
   readonly lookupTimeoutMs: number;
 }
 
+function isThenable(v: unknown): v is PromiseLike<PskResult> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
 /** What the server negotiated from a ClientHello (RFC 5246 §7.4.1.3). */
 export interface Negotiated {
   readonly suite: CipherSuite;
@@ -265,8 +269,8 @@ export class ServerConnection extends DtlsConnection {
     } catch (err) {
       result = Promise.reject(err);
     }
-    if (result instanceof Promise) {
-      void this.awaitLookup(result);
+    if (isThenable(result)) {
+      void this.awaitLookup(Promise.resolve(result));
       return;
     }
     // Answered at once: go on once the records that brought the ClientKeyExchange are handled, as an

@@ -131,6 +131,14 @@ describe('DTLS 1.2 PSK handshake over the in-memory network', () => {
     expect(net.events.sessions).toHaveLength(1);
   });
 
+  it('a pskLookup may answer with any thenable, not only a native promise', async () => {
+    const net = new LossyNetwork({ server: { pskLookup: () => ({ then: (ok: (v: Uint8Array) => void) => ok(DEFAULT_PSK) }) as unknown as Promise<Uint8Array> } });
+    const client = net.client();
+    await net.flush();
+    expect(client.error).toBeUndefined();
+    expect(net.events.sessions).toHaveLength(1);
+  });
+
   it('an unknown identity ends the handshake with unknown_psk_identity (115)', async () => {
     const net = new LossyNetwork();
     const client = net.client({ identity: 'nobody' });
