@@ -53,8 +53,9 @@ export interface IdleSessionsResult {
   /** The baseline and the quiet reading again, each once the process had idled (see idleReading). */
   readonly baselineIdle: MemoryReading;
   readonly idle: MemoryReading;
-  /** Seconds each idle reading waited. */
+  /** Seconds each idle reading waited, and whether a GC nobody forced came during the wait. */
   readonly idleWaitS: readonly [number, number];
+  readonly idleReduced: readonly [boolean, boolean];
   readonly establishMs: number;
   readonly identityOctets: number;
   readonly snapshots?: { readonly baseline: string; readonly loaded: string };
@@ -101,19 +102,21 @@ async function measure(): Promise<MemoryReading> {
   return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss };
 }
 
-/** An idle reading ends this long after the memory reducer's last GC... */
+/** An idle reading ends this long after the last GC that nobody forced... */
 const IDLE_STABLE_MS = 10_000;
-/** ...or after this long in all, if the memory reducer never ran. */
+/** ...or after this long in all, if none came. */
 const IDLE_MAX_MS = 60_000;
 
-/** Major GCs that nobody forced (V8's memory reducer, allocation), counted as perf_hooks reports them. */
-const unforcedGcs = { count: 0, lastAt: 0 };
+/**
+ * Start times (performance.now()) of the major GCs that nobody forced: V8's memory reducer's, or
+ * allocation's. perf_hooks reports them asynchronously, so a reading judges them by start time.
+ */
+const unforcedGcStarts: number[] = [];
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     const d = (e as unknown as { detail?: { kind: number; flags: number } }).detail;
     if (d && d.kind === constants.NODE_PERFORMANCE_GC_MAJOR && (d.flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) === 0) {
-      unforcedGcs.count++;
-      unforcedGcs.lastAt = performance.now();
+      unforcedGcStarts.push(e.startTime);
     }
   }
 }).observe({ entryTypes: ['gc'] });
@@ -122,24 +125,27 @@ new PerformanceObserver((list) => {
  * A reading of the process as it is once it has idled: with nothing to do, V8's memory reducer runs
  * compacting GCs and hands free heap pages back, as it would on a server whose sessions are quiet.
  * It starts only after a full GC that gave back memory, so both readings hand it one the same way
- * (64 MiB of short-lived arrays, then a GC); the reading is taken once a GC nobody forced has run and
- * none followed for IDLE_STABLE_MS. Returns the reading and the seconds it waited.
+ * (64 MiB of short-lived arrays, then a GC). The reading is taken once a major GC nobody forced has
+ * started after that and none followed for IDLE_STABLE_MS, or after IDLE_MAX_MS. Returns the reading,
+ * the seconds it waited and whether such a GC came.
  */
-async function idleReading(): Promise<[MemoryReading, number]> {
+async function idleReading(): Promise<[MemoryReading, number, boolean]> {
   let garbage: number[][] | undefined = [];
   for (let i = 0; i < 1 << 16; i++) garbage.push(new Array<number>(120).fill(i));
   garbage = undefined;
   (globalThis as { gc?: () => void }).gc?.();
   const started = performance.now();
-  const before = unforcedGcs.count;
+  let reduced = false;
   for (;;) {
     await new Promise<void>((resolve) => setTimeout(resolve, 1_000));
     const now = performance.now();
-    if ((unforcedGcs.count > before && now - unforcedGcs.lastAt >= IDLE_STABLE_MS) || now - started >= IDLE_MAX_MS) break;
+    const last = unforcedGcStarts.filter((t) => t > started).pop();
+    reduced = last !== undefined;
+    if ((last !== undefined && now - last >= IDLE_STABLE_MS) || now - started >= IDLE_MAX_MS) break;
   }
   const m = process.memoryUsage();
   const reading = { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss };
-  return [reading, Math.round((performance.now() - started) / 1_000)];
+  return [reading, Math.round((performance.now() - started) / 1_000), reduced];
 }
 
 /** Establishes sessions `from`..`to`-1 in batches; returns how many completed. Client objects are dropped. */
@@ -203,7 +209,7 @@ async function main(): Promise<void> {
   server.sweep();
 
   const baseline = await measure();
-  const [baselineIdle, baselineWait] = job.snapshotDir ? [baseline, 0] : await idleReading();
+  const [baselineIdle, baselineWait, baselineReduced] = job.snapshotDir ? [baseline, 0, false] : await idleReading();
   const snapBase = job.snapshotDir ? writeHeapSnapshot(join(job.snapshotDir, 'baseline.heapsnapshot')) : undefined;
   const started = performance.now();
   let lastReport = 0;
@@ -218,7 +224,7 @@ async function main(): Promise<void> {
   skew += RETRANSMIT_DEFAULT.maxMs + 1_000;
   server.sweep();
   const quiet = await measure();
-  const [idle, idleWait] = job.snapshotDir ? [quiet, 0] : await idleReading();
+  const [idle, idleWait, idleReduced] = job.snapshotDir ? [quiet, 0, false] : await idleReading();
   const snapLoaded = job.snapshotDir ? writeHeapSnapshot(join(job.snapshotDir, 'loaded.heapsnapshot')) : undefined;
   const result: IdleSessionsResult = {
     sessions: job.sessions,
@@ -232,6 +238,7 @@ async function main(): Promise<void> {
     baselineIdle,
     idle,
     idleWaitS: [baselineWait, idleWait],
+    idleReduced: [baselineReduced, idleReduced],
     establishMs,
     identityOctets: identityOf(0).length,
     ...(snapBase && snapLoaded ? { snapshots: { baseline: snapBase, loaded: snapLoaded } } : {}),

@@ -74,7 +74,7 @@ function measurementRows(r: IdleSessionsResult): Row[] {
     }),
     figure(`RSS per idle session once the server has idled, ${label} sessions`, 'B', idleRss > 0 ? Math.round(idleRss) : Number.NaN, {
       ...(idleRss > 0 ? { goal: GOAL, goalMet: idleRss <= GOAL_BYTES } : {}),
-      notes: `${idleRss > 0 ? kb(idleRss) : `not resolved: the idle process gave back more than the sessions hold (${kb(idleRss)} per session; the baseline's own GC slack was returned too)`}; both readings (baseline and loaded) taken once the process had nothing to do until V8's reserved heap stopped changing for 10 s (waited ${r.idleWaitS[0]} s and ${r.idleWaitS[1]} s): its memory reducer compacts the heap and returns free pages; heapTotal grew ${Math.round(idleHeapTotal)} B per session`,
+      notes: `${idleRss > 0 ? kb(idleRss) : `not resolved: the idle process gave back more than the sessions hold (${kb(idleRss)} per session; the baseline's own GC slack was returned too)`}; both readings (baseline and loaded) taken the same way: 64 MiB of short-lived garbage collected, then nothing to do until a GC nobody forced (V8's memory reducer, which compacts the heap and returns free pages) had come and none followed for 10 s (waited ${r.idleWaitS[0]} s and ${r.idleWaitS[1]} s; ${r.idleReduced.every(Boolean) ? 'both saw such a GC' : 'NOT both saw such a GC: the figure may be off'}); heapTotal grew ${Math.round(idleHeapTotal)} B per session`,
     }),
     figure(`RSS per idle session right after the handshakes, ${label} sessions`, 'B', Math.round(rss), {
       goal: GOAL,

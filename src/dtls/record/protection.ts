@@ -49,12 +49,30 @@ const aad = new Uint8Array(AAD_LENGTH);
 const contexts = new Map<SecretBytes, Ccm128>();
 export const MAX_CCM_CONTEXTS = 8_192;
 
+/**
+ * The write key of a record, copied out of the cipher state's material for the moment AES is keyed.
+ * A view (subarray) would do without the copy, but V8 keeps a typed array of up to 64 octets inside
+ * its object only until something takes its buffer; a view would move every session's material out
+ * to a native allocation of its own, which the heap does not count (memory per idle session).
+ * Zeroed again right after use.
+ */
+const keyScratch = new Uint8Array(32);
+
+function keyOf(m: Uint8Array, keyLength: number): Uint8Array {
+  for (let i = 0; i < keyLength; i++) keyScratch[i] = m[i] as number;
+  return keyScratch.subarray(0, keyLength);
+}
+
 function ccmFor(state: CipherState, m: Uint8Array, keyLength: number): Ccm128 {
   let ccm = contexts.get(state.material);
   if (ccm !== undefined) {
     contexts.delete(state.material);
   } else {
-    ccm = new Ccm128(m.subarray(0, keyLength));
+    try {
+      ccm = new Ccm128(keyOf(m, keyLength));
+    } finally {
+      keyScratch.fill(0);
+    }
     if (contexts.size >= MAX_CCM_CONTEXTS) {
       const oldest = contexts.keys().next().value as SecretBytes;
       contexts.get(oldest)?.dispose();
@@ -140,9 +158,13 @@ export function protectRecord(
   const keyLength = state.suite.encKeyLength;
   setSalt(m, keyLength);
   nonce.set(aad.subarray(0, EXPLICIT), SALT);
-  const sealed = seq === 0 && !contexts.has(state.material)
-    ? ccmEncrypt(m.subarray(0, keyLength), nonce, plaintext, aad, state.suite.tagLength)
-    : ccmFor(state, m, keyLength).encrypt(nonce, plaintext, aad, state.suite.tagLength);
+  let sealed: Uint8Array;
+  if (seq === 0 && !contexts.has(state.material)) {
+    sealed = ccmEncrypt(keyOf(m, keyLength), nonce, plaintext, aad, state.suite.tagLength);
+    keyScratch.fill(0);
+  } else {
+    sealed = ccmFor(state, m, keyLength).encrypt(nonce, plaintext, aad, state.suite.tagLength);
+  }
   const fragment = new Uint8Array(EXPLICIT + sealed.length);
   fragment.set(aad.subarray(0, EXPLICIT), 0);
   fragment.set(sealed, EXPLICIT);
@@ -169,7 +191,13 @@ export function unprotectRecord(
   setSalt(m, keyLength);
   nonce.set(fragment.subarray(0, EXPLICIT), SALT);
   try {
-    if (seq === 0 && !contexts.has(state.material)) return ccmDecrypt(m.subarray(0, keyLength), nonce, fragment.subarray(EXPLICIT), aad, tagLength);
+    if (seq === 0 && !contexts.has(state.material)) {
+      try {
+        return ccmDecrypt(keyOf(m, keyLength), nonce, fragment.subarray(EXPLICIT), aad, tagLength);
+      } finally {
+        keyScratch.fill(0);
+      }
+    }
     return ccmFor(state, m, keyLength).decrypt(nonce, fragment.subarray(EXPLICIT), aad, tagLength);
   } catch {
     return undefined;
