@@ -149,7 +149,7 @@ export const bench: BenchModule = {
         'dropped once it completed (the server keeps its side: maxSessions above N, idle timeout 24 h); then the same reading again. ' +
         'Per session = (after - baseline) / N; the child checks server.size = N. The heap rows count heapUsed + external (what the ' +
         'sessions hold). RSS is given twice: right after the handshakes (with their GC slack: free heap pages, malloc memory not yet ' +
-        'returned) and once the process has idled, with a baseline taken the same way. The sessions carry no CoAP state (a bare DtlsServer, no EMSE app). ' +
+        'returned) and once the process has idled, with a baseline taken the same way. Clients and server share the process, so the RSS rows also carry what the dropped clients left behind in native memory (the heap rows do not: the clients are collected). The sessions carry no CoAP state (a bare DtlsServer, no EMSE app). ' +
         'The breakdown comes from two heap snapshots (v8.writeHeapSnapshot, before and after the sessions) in a separate child: self ' +
         'sizes summed per constructor, and retained sizes per field from the dominator tree. Node with 64-bit pointers (no pointer ' +
         'compression): every small Uint8Array costs a 96 B view plus an 88 B ArrayBuffer besides its bytes.',
