@@ -69,28 +69,39 @@ export function markdown(info: RunInfo, sections: readonly Section[]): string {
   return lines.join('\n');
 }
 
-/** A horizontal bar chart of every ratio (1.0 marked), as SVG. */
+/**
+ * A horizontal bar chart of every ratio, as SVG: a log scale centred on 1× (bars to the right: e2m
+ * better, to the left: worse), clamped to 1/8..8× so that one large ratio does not flatten the rest;
+ * each bar is labelled with its value.
+ */
 export function svgChart(sections: readonly Section[]): string {
   const rows = sections.flatMap((s) => s.rows.filter((r) => r.ratio !== undefined && r.ratio > 0).map((r) => ({ label: r.metric, ratio: r.ratio as number })));
   const rowH = 22;
   const labelW = 420;
-  const barW = 360;
-  const max = Math.max(2, ...rows.map((r) => r.ratio));
-  const h = 40 + rows.length * rowH;
-  const x = (v: number): number => labelW + (v / max) * barW;
+  const barW = 400;
+  const span = 3; // log2 of the largest ratio drawn to scale (8×)
+  const h = 52 + rows.length * rowH;
+  const centre = labelW + barW / 2;
+  const x = (v: number): number => centre + (Math.max(-span, Math.min(span, Math.log2(v))) / span) * (barW / 2);
   const esc = (t: string): string => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const ticks = [0.125, 0.25, 0.5, 1, 2, 4, 8]
+    .map((t) => `<line x1="${x(t)}" y1="28" x2="${x(t)}" y2="${h - 4}" stroke="${t === 1 ? '#555' : '#ccc'}"${t === 1 ? ' stroke-dasharray="4 3"' : ''}/>` +
+      `<text x="${x(t)}" y="${h - 8}" text-anchor="middle" fill="#777" font-size="10">${t < 1 ? `1/${1 / t}` : t}×</text>`)
+    .join('\n');
   const bars = rows
     .map((r, i) => {
       const y = 30 + i * rowH;
-      const colour = r.ratio >= 1 ? '#2e7d32' : '#c62828';
+      const better = r.ratio >= 1;
+      const end = x(r.ratio);
+      const [from, to] = better ? [centre, end] : [end, centre];
+      const value = `<text x="${better ? end + 4 : end - 4}" y="${y + 14}"${better ? '' : ' text-anchor="end"'}>${r.ratio.toFixed(2)}×</text>`;
       return `<text x="${labelW - 8}" y="${y + 14}" text-anchor="end">${esc(r.label.slice(0, 60))}</text>` +
-        `<rect x="${labelW}" y="${y + 3}" width="${x(r.ratio) - labelW}" height="${rowH - 8}" fill="${colour}"/>` +
-        `<text x="${x(r.ratio) + 4}" y="${y + 14}">${r.ratio.toFixed(2)}×</text>`;
+        `<rect x="${from}" y="${y + 3}" width="${Math.max(1, to - from)}" height="${rowH - 8}" fill="${better ? '#2e7d32' : '#c62828'}"/>` + value;
     })
     .join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + barW + 80}" height="${h}" font-family="sans-serif" font-size="12">
-<text x="10" y="18" font-weight="bold">e2m versus peers, same run (ratio &gt; 1: e2m better)</text>
-<line x1="${x(1)}" y1="24" x2="${x(1)}" y2="${h - 4}" stroke="#555" stroke-dasharray="4 3"/>
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + barW + 60}" height="${h}" font-family="sans-serif" font-size="12">
+<text x="10" y="18" font-weight="bold">e2m versus peers, same run (log scale; right of 1×: e2m better)</text>
+${ticks}
 ${bars}
 </svg>
 `;
