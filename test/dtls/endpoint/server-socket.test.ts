@@ -32,6 +32,16 @@ describe('DtlsServer on a UDP socket', () => {
     expect(await echoed).toBe('ping');
   });
 
+  it('close() still sends what it queued: the client hears close_notify', async () => {
+    const port = await start('127.0.0.1');
+    const session = await DtlsClient.connect({ host: '127.0.0.1', port, identity: 'sensor-1', psk: PSK });
+    client = session;
+    const closed = new Promise<string>((resolve) => session.once('close', (reason: { kind: string }) => resolve(reason.kind)));
+    await server?.close();
+    server = undefined;
+    expect(await closed).toBe('close_notify');
+  });
+
   it('answers a burst of 200 records, every answer whole and in order', async () => {
     const port = await start('127.0.0.1');
     client = await DtlsClient.connect({ host: '127.0.0.1', port, identity: 'sensor-1', psk: PSK });
