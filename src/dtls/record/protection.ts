@@ -58,9 +58,19 @@ export const MAX_CCM_CONTEXTS = 8_192;
  */
 const keyScratch = new Uint8Array(32);
 
-function keyOf(m: Uint8Array, keyLength: number): Uint8Array {
-  for (let i = 0; i < keyLength; i++) keyScratch[i] = m[i] as number;
-  return keyScratch.subarray(0, keyLength);
+/** Calls `use` with a copy of the write key, zeroed again as soon as it returns or throws. */
+function withKey<T>(m: Uint8Array, keyLength: number, use: (key: Uint8Array) => T): T {
+  try {
+    for (let i = 0; i < keyLength; i++) keyScratch[i] = m[i] as number;
+    return use(keyScratch.subarray(0, keyLength));
+  } finally {
+    keyScratch.fill(0);
+  }
+}
+
+/** Whether a record goes through one-shot CCM: the first of its epoch, for a state with no context. */
+function oneShot(state: CipherState, seq: number): boolean {
+  return seq === 0 && !contexts.has(state.material);
 }
 
 function ccmFor(state: CipherState, m: Uint8Array, keyLength: number): Ccm128 {
@@ -68,11 +78,7 @@ function ccmFor(state: CipherState, m: Uint8Array, keyLength: number): Ccm128 {
   if (ccm !== undefined) {
     contexts.delete(state.material);
   } else {
-    try {
-      ccm = new Ccm128(keyOf(m, keyLength));
-    } finally {
-      keyScratch.fill(0);
-    }
+    ccm = withKey(m, keyLength, (key) => new Ccm128(key));
     if (contexts.size >= MAX_CCM_CONTEXTS) {
       const oldest = contexts.keys().next().value as SecretBytes;
       contexts.get(oldest)?.dispose();
@@ -158,13 +164,10 @@ export function protectRecord(
   const keyLength = state.suite.encKeyLength;
   setSalt(m, keyLength);
   nonce.set(aad.subarray(0, EXPLICIT), SALT);
-  let sealed: Uint8Array;
-  if (seq === 0 && !contexts.has(state.material)) {
-    sealed = ccmEncrypt(keyOf(m, keyLength), nonce, plaintext, aad, state.suite.tagLength);
-    keyScratch.fill(0);
-  } else {
-    sealed = ccmFor(state, m, keyLength).encrypt(nonce, plaintext, aad, state.suite.tagLength);
-  }
+  const tagLength = state.suite.tagLength;
+  const sealed = oneShot(state, seq)
+    ? withKey(m, keyLength, (key) => ccmEncrypt(key, nonce, plaintext, aad, tagLength))
+    : ccmFor(state, m, keyLength).encrypt(nonce, plaintext, aad, tagLength);
   const fragment = new Uint8Array(EXPLICIT + sealed.length);
   fragment.set(aad.subarray(0, EXPLICIT), 0);
   fragment.set(sealed, EXPLICIT);
@@ -191,14 +194,9 @@ export function unprotectRecord(
   setSalt(m, keyLength);
   nonce.set(fragment.subarray(0, EXPLICIT), SALT);
   try {
-    if (seq === 0 && !contexts.has(state.material)) {
-      try {
-        return ccmDecrypt(keyOf(m, keyLength), nonce, fragment.subarray(EXPLICIT), aad, tagLength);
-      } finally {
-        keyScratch.fill(0);
-      }
-    }
-    return ccmFor(state, m, keyLength).decrypt(nonce, fragment.subarray(EXPLICIT), aad, tagLength);
+    const sealed = fragment.subarray(EXPLICIT);
+    if (oneShot(state, seq)) return withKey(m, keyLength, (key) => ccmDecrypt(key, nonce, sealed, aad, tagLength));
+    return ccmFor(state, m, keyLength).decrypt(nonce, sealed, aad, tagLength);
   } catch {
     return undefined;
   }
