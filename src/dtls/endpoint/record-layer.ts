@@ -10,7 +10,7 @@
  */
 import type { CipherSuite } from '../ciphersuite/cipher-suite.js';
 import type { CipherState } from '../record/cipher-state.js';
-import { protectRecord, recordOverhead, releaseCipherState, unprotectRecord } from '../record/protection.js';
+import { recordOverhead, releaseCipherState, sealRecord, unprotectRecord } from '../record/protection.js';
 import { ReplayWindow } from '../record/replay-window.js';
 import { isSequenceNumber, takeSequence } from '../record/write-sequence.js';
 import { DTLS12 } from '../wire/constants.js';
@@ -101,8 +101,8 @@ export class RecordLayer {
     if (epoch === 0) this.writeSeq0 = seq + 1;
     else this.writeSeq1 = seq + 1;
     const cipher = epoch === 1 ? this.writeCipher : undefined;
-    const fragment = cipher ? protectRecord(cipher, type, epoch, seq, payload) : payload;
-    return encodeRecord({ type, version: DTLS12, epoch, seq, fragment });
+    if (cipher !== undefined) return sealRecord(cipher, type, epoch, seq, payload);
+    return encodeRecord({ type, version: DTLS12, epoch, seq, fragment: payload });
   }
 
   /**

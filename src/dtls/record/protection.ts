@@ -42,12 +42,24 @@ const aad = new Uint8Array(AAD_LENGTH);
  * of setting up AES for every record. Bounded: the least recently used is disposed of for a new one.
  * 8,192 states cover both directions of 4,096 sessions exchanging records at once (about 24 MB).
  *
+ * The order is kept loosely: a used context moves to the back only when a quarter of the cap has
+ * been set up since it last moved, not on every record, and the one disposed of is the one that was
+ * set up or moved back longest ago. A busy session's records cost one map lookup.
+ *
  * The first record of an epoch (sequence number 0: the Finished) goes through a one-shot CCM whose
  * context is freed at once: a session that only completes its handshake, or sends one record and
  * goes quiet, never takes a slot from the busy ones.
  */
-const contexts = new Map<SecretBytes, Ccm128>();
+interface Context {
+  readonly ccm: Ccm128;
+  /** `created` when the context last moved to the back. */
+  stamp: number;
+}
+const contexts = new Map<SecretBytes, Context>();
 export const MAX_CCM_CONTEXTS = 8_192;
+const REFRESH_AFTER = MAX_CCM_CONTEXTS / 4;
+/** Contexts set up so far (the clock of the loose order). */
+let created = 0;
 
 /**
  * The write key of a record, copied out of the cipher state's material for the moment AES is keyed.
@@ -74,18 +86,22 @@ function oneShot(state: CipherState, seq: number): boolean {
 }
 
 function ccmFor(state: CipherState, m: Uint8Array, keyLength: number): Ccm128 {
-  let ccm = contexts.get(state.material);
-  if (ccm !== undefined) {
-    contexts.delete(state.material);
-  } else {
-    ccm = withKey(m, keyLength, (key) => new Ccm128(key));
-    if (contexts.size >= MAX_CCM_CONTEXTS) {
-      const oldest = contexts.keys().next().value as SecretBytes;
-      contexts.get(oldest)?.dispose();
-      contexts.delete(oldest);
+  const found = contexts.get(state.material);
+  if (found !== undefined) {
+    if (created - found.stamp >= REFRESH_AFTER) {
+      contexts.delete(state.material);
+      contexts.set(state.material, found);
+      found.stamp = created;
     }
+    return found.ccm;
   }
-  contexts.set(state.material, ccm);
+  const ccm = withKey(m, keyLength, (key) => new Ccm128(key));
+  if (contexts.size >= MAX_CCM_CONTEXTS) {
+    const [oldest, context] = contexts.entries().next().value as [SecretBytes, Context];
+    context.ccm.dispose();
+    contexts.delete(oldest);
+  }
+  contexts.set(state.material, { ccm, stamp: ++created });
   return ccm;
 }
 
@@ -99,9 +115,9 @@ export function ccmContextCount(): number {
  * quiet. The state stays usable; its next record sets up a new context.
  */
 export function releaseCipherState(state: CipherState): void {
-  const ccm = contexts.get(state.material);
-  if (ccm === undefined) return;
-  ccm.dispose();
+  const context = contexts.get(state.material);
+  if (context === undefined) return;
+  context.ccm.dispose();
   contexts.delete(state.material);
 }
 
@@ -142,11 +158,15 @@ function fillAad(contentType: number, epoch: number, seq: number, length: number
   aad[12] = length & 0xff;
 }
 
+/** Length of a DTLS record header (RFC 6347 §4.1): type, version, epoch, sequence_number, length. */
+const HEADER = 13;
+
 /**
- * Encrypts one record's plaintext and returns its fragment (nonce_explicit ‖ ciphertext ‖ tag).
- * `epoch` and `seq` are the record header's; the caller never reuses a (key, epoch, seq).
+ * Encrypts one record's plaintext and returns the whole record, header and fragment
+ * (nonce_explicit ‖ ciphertext ‖ tag), built in one buffer. `epoch` and `seq` are the record
+ * header's; the caller never reuses a (key, epoch, seq).
  */
-export function protectRecord(
+export function sealRecord(
   state: CipherState,
   contentType: number,
   epoch: number,
@@ -165,13 +185,36 @@ export function protectRecord(
   setSalt(m, keyLength);
   nonce.set(aad.subarray(0, EXPLICIT), SALT);
   const tagLength = state.suite.tagLength;
-  const sealed = oneShot(state, seq)
-    ? withKey(m, keyLength, (key) => ccmEncrypt(key, nonce, plaintext, aad, tagLength))
-    : ccmFor(state, m, keyLength).encrypt(nonce, plaintext, aad, tagLength);
-  const fragment = new Uint8Array(EXPLICIT + sealed.length);
-  fragment.set(aad.subarray(0, EXPLICIT), 0);
-  fragment.set(sealed, EXPLICIT);
-  return fragment;
+  const fragmentLength = EXPLICIT + plaintext.length + tagLength;
+  const out = new Uint8Array(HEADER + fragmentLength);
+  // type ‖ version ‖ epoch ‖ sequence_number ‖ length: the AAD's first 11 octets are the same fields.
+  out[0] = contentType;
+  out[1] = DTLS12_VERSION >>> 8;
+  out[2] = DTLS12_VERSION & 0xff;
+  out.set(aad.subarray(0, EXPLICIT), 3);
+  out[11] = fragmentLength >>> 8;
+  out[12] = fragmentLength & 0xff;
+  out.set(aad.subarray(0, EXPLICIT), HEADER);
+  if (oneShot(state, seq)) {
+    out.set(withKey(m, keyLength, (key) => ccmEncrypt(key, nonce, plaintext, aad, tagLength)), HEADER + EXPLICIT);
+  } else {
+    ccmFor(state, m, keyLength).encryptInto(out, HEADER + EXPLICIT, nonce, plaintext, aad, tagLength);
+  }
+  return out;
+}
+
+/**
+ * Encrypts one record's plaintext and returns its fragment (nonce_explicit ‖ ciphertext ‖ tag), a
+ * view into the sealed record.
+ */
+export function protectRecord(
+  state: CipherState,
+  contentType: number,
+  epoch: number,
+  seq: number,
+  plaintext: Uint8Array,
+): Uint8Array {
+  return sealRecord(state, contentType, epoch, seq, plaintext).subarray(HEADER);
 }
 
 /**

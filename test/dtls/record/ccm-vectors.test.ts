@@ -83,6 +83,49 @@ describe('ccm8.json through the keyed Ccm128', () => {
     }
   });
 
+  it('agrees with OpenSSL\'s CCM on record nonces in sequence, whose keystream it computes ahead', () => {
+    const key = randomBytes(16);
+    const sealer = new Ccm128(key);
+    const opener = new Ccm128(key);
+    const salt = randomBytes(4);
+    const recordNonce = (prefix: Uint8Array, counter: number): Uint8Array => {
+      const n = new Uint8Array(12);
+      n.set(prefix, 0);
+      n[4] = 0;
+      n[5] = 1;
+      for (let i = 11, v = counter; i >= 6; i--, v = Math.floor(v / 256)) n[i] = v % 256;
+      return n;
+    };
+    const check = (ccm: Ccm128, nonce: Uint8Array, length: number): void => {
+      const pt = randomBytes(length);
+      const aad = randomBytes(13);
+      const reference = ccmEncrypt(key, nonce, pt, aad, 8);
+      // encryptInto writes at an offset and leaves the octets around it alone.
+      const out = new Uint8Array(pt.length + 8 + 5).fill(0xee);
+      sealer.encryptInto(out, 3, nonce, pt, aad, 8);
+      expect(toHex(out.subarray(3, 3 + pt.length + 8))).toBe(toHex(reference));
+      expect(toHex(out.subarray(0, 3)) + toHex(out.subarray(3 + pt.length + 8))).toBe('eeeeeeeeee');
+      expect(toHex(ccm.decrypt(nonce, reference, aad, 8) ?? Uint8Array.of(0xff))).toBe(toHex(pt));
+    };
+    // Sequence numbers 1..60 (several batches), lengths on both sides of the 48 octets a batch covers.
+    for (let seq = 1; seq <= 60; seq++) check(opener, recordNonce(salt, seq), (seq * 7) % 64);
+    // Nonces out of sequence in between: a forged counter far ahead, and a nonce whose counter lies
+    // inside the batch but whose other octets differ: neither may be served from the batch.
+    const otherSalt = Uint8Array.from(salt, (b) => b ^ 0x80);
+    for (let seq = 61; seq <= 90; seq++) {
+      check(opener, recordNonce(salt, seq), seq % 40);
+      if (seq % 5 === 0) check(opener, recordNonce(otherSalt, seq + 1), 10);
+      if (seq % 7 === 0) check(opener, recordNonce(salt, 1_000_000 + seq), 10);
+    }
+    // Carries into every octet of the counter within a batch.
+    for (const start of [0xff - 8, 0xffff - 8, 2 ** 32 - 8, 2 ** 40 - 8]) {
+      for (let seq = start; seq < start + 20; seq++) check(opener, recordNonce(salt, seq), 20);
+    }
+    // Up to the last sequence number: a batch never runs past it.
+    const max = 0xffff_ffff_ffff;
+    for (let seq = max - 40; seq <= max; seq++) check(opener, recordNonce(salt, seq), 20);
+  });
+
   it('refuses a bad key, nonce or tag length, and a sealed text shorter than its tag', () => {
     expect(() => new Ccm128(new Uint8Array(32))).toThrow(RangeError);
     const ccm = new Ccm128(new Uint8Array(16));
@@ -146,6 +189,25 @@ describe('keyed CCM contexts of cipher states', () => {
     expect(toHex(unprotectRecord(last, 23, 1, 2, fragment) ?? new Uint8Array(0))).toBe('010203');
     // So does the first one, whose context was disposed of to make room.
     expect(toHex(unprotectRecord(states[0]!, 23, 1, 1, sealed[0]!) ?? new Uint8Array(0))).toBe('090807');
+    for (const s of states) releaseCipherState(s);
+    expect(ccmContextCount()).toBe(0);
+  });
+
+  it('dispose of the least recently used: a state in use keeps its context while new ones push others out', () => {
+    const states = Array.from({ length: MAX_CCM_CONTEXTS + 100 }, (_, i) =>
+      createCipherState(TLS_PSK_WITH_AES_128_CCM_8, Uint8Array.from({ length: 16 }, (_, j) => (i * 11 + j * 5 + (i >> 8)) & 0xff), new Uint8Array(4)),
+    );
+    for (const s of states.slice(0, MAX_CCM_CONTEXTS)) protectRecord(s, 23, 1, 1, Uint8Array.of(1));
+    expect(ccmContextCount()).toBe(MAX_CCM_CONTEXTS);
+    // The first state is busy again; then 100 new states need a context.
+    protectRecord(states[0]!, 23, 1, 2, Uint8Array.of(2));
+    for (const s of states.slice(MAX_CCM_CONTEXTS)) protectRecord(s, 23, 1, 1, Uint8Array.of(1));
+    expect(ccmContextCount()).toBe(MAX_CCM_CONTEXTS);
+    // Releasing a state frees a context only if it still had one.
+    releaseCipherState(states[0]!);
+    expect(ccmContextCount()).toBe(MAX_CCM_CONTEXTS - 1);
+    releaseCipherState(states[1]!);
+    expect(ccmContextCount()).toBe(MAX_CCM_CONTEXTS - 1);
     for (const s of states) releaseCipherState(s);
     expect(ccmContextCount()).toBe(0);
   });
