@@ -4,6 +4,7 @@
  * before any plaintext is returned (STYLE.md: tags verified before plaintext is used).
  */
 import * as nodeCrypto from 'node:crypto';
+import { pooledBytes } from '../util/bytes.js';
 
 function buf(b: Uint8Array): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -178,7 +179,8 @@ export class Ccm128 {
     checkMessage(nonce, n, aad.length, tagLength);
     const s = this.keystream(nonce, n);
     const at = this.at;
-    const plaintext = new Uint8Array(n);
+    // Pooled: the caller's Buffer view of it (node-coap's parser, say) costs no allocation of its own.
+    const plaintext = pooledBytes(n);
     for (let i = 0; i < n; i++) plaintext[i] = (sealed[i] as number) ^ (s[at + 16 + i] as number);
     const t = this.mac(nonce, plaintext, aad, tagLength);
     const expected = Buffer.allocUnsafe(tagLength);

@@ -5,6 +5,18 @@
  */
 import { ConfigError, DecodeError } from './errors.js';
 
+/**
+ * `n` uninitialised octets from Node's buffer pool, as a plain Uint8Array (so that slice() copies, as
+ * callers of a Uint8Array expect; Buffer's slice() is a view). A small `new Uint8Array(n)` lives in the
+ * JavaScript heap until something takes its `.buffer`, as every Buffer view of it and every socket
+ * send does; it then moves out to a native allocation of its own. A pooled one shares an allocation
+ * with its neighbours from the start. Every octet must be written before it is read.
+ */
+export function pooledBytes(n: number): Uint8Array {
+  const b = Buffer.allocUnsafe(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
 /** Bounds-checked big-endian reader over a Uint8Array. */
 export class ByteReader {
   private pos = 0;
@@ -59,10 +71,10 @@ export class ByteReader {
     return hi * 0x1_0000_0000 + lo;
   }
 
-  /** `n` bytes, copied (a view of the input must not outlive it: STYLE.md 7). */
+  /** `n` bytes, copied (a view of the input must not outlive it: STYLE.md 7), also out of a Buffer. */
   bytes(n: number, field: string): Uint8Array {
     const at = this.need(n, field);
-    return this.buf.slice(at, at + n);
+    return Uint8Array.prototype.slice.call(this.buf, at, at + n);
   }
 
   /** `n` bytes as a view into the input (no copy): only for data consumed at once. */

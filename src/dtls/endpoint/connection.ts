@@ -183,7 +183,8 @@ export abstract class DtlsConnection {
   private handleRecord(rec: DtlsRecord): boolean {
     const hs = this.hs;
     if (rec.epoch === 1 && hs !== undefined && !(hs.ccsReceived && this.layer.hasReadEpoch(1))) {
-      if (hs.pending.length < MAX_PENDING_RECORDS) hs.pending.push(rec);
+      // Held back past this datagram: the record's fragment is a view into it, so it is copied.
+      if (hs.pending.length < MAX_PENDING_RECORDS) hs.pending.push({ ...rec, fragment: new Uint8Array(rec.fragment) });
       else this.dropped++;
       return false;
     }

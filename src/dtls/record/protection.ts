@@ -12,6 +12,7 @@
  * drops the record silently (RFC 6347 §4.1.2.7) and nothing throws into a socket callback.
  */
 import { Ccm128, ccmDecrypt, ccmEncrypt } from '../../crypto/ccm.js';
+import { pooledBytes } from '../../util/bytes.js';
 import type { SecretBytes } from '../../util/secret.js';
 import type { CipherSuite } from '../ciphersuite/cipher-suite.js';
 import type { CipherState } from './cipher-state.js';
@@ -186,7 +187,8 @@ export function sealRecord(
   nonce.set(aad.subarray(0, EXPLICIT), SALT);
   const tagLength = state.suite.tagLength;
   const fragmentLength = EXPLICIT + plaintext.length + tagLength;
-  const out = new Uint8Array(HEADER + fragmentLength);
+  // Pooled (every octet is written below): the socket's send costs no allocation of its own.
+  const out = pooledBytes(HEADER + fragmentLength);
   // type ‖ version ‖ epoch ‖ sequence_number ‖ length: the AAD's first 11 octets are the same fields.
   out[0] = contentType;
   out[1] = DTLS12_VERSION >>> 8;

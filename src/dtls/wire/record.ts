@@ -34,7 +34,10 @@ export const RECORD_HEADER_LENGTH = 13;
 /** Largest sequence number, uint48 (RFC 6347 §4.1). */
 const MAX_SEQUENCE = 0xffff_ffff_ffff;
 
-/** One DTLS record. `fragment` is a copy (it does not alias the datagram). */
+/**
+ * One DTLS record. A decoded record's `fragment` is a view into the datagram it came in (no copy per
+ * record): valid while that datagram is left alone; whoever keeps a record beyond the call copies it.
+ */
 export interface DtlsRecord {
   /** ContentType (any octet; the record layer decides what it accepts). */
   readonly type: number;
@@ -79,7 +82,7 @@ function readRecord(r: ByteReader, options: RecordDecodeOptions): DtlsRecord {
   if (length > MAX_CIPHERTEXT_LENGTH) {
     throw new DecodeError('record.length', lengthAt, `length ${length} exceeds ${MAX_CIPHERTEXT_LENGTH}`);
   }
-  const fragment = r.bytes(length, 'fragment');
+  const fragment = r.view(length, 'fragment');
   return cid === undefined ? { type, version, epoch, seq, fragment } : { type, version, epoch, seq, cid, fragment };
 }
 
