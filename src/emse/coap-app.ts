@@ -5,8 +5,9 @@
  */
 import coap from 'coap';
 import type { IncomingMessage, OutgoingMessage } from 'coap';
-import { generate, parse, type ParsedPacket } from 'coap-packet';
+import { parse, type ParsedPacket } from 'coap-packet';
 import type { AddressInfo } from 'node:net';
+import { contentResponseHeaderLength, MAX_TOKEN_LENGTH, writeContentResponseHeader } from '../coap/content-response.js';
 import { CoapSessionSocket, type CoapSessionInfo, looksLikeCoapRequest } from '../coap/server-socket.js';
 import type { DtlsServer } from '../dtls/endpoint/server.js';
 import type { DtlsSession } from '../dtls/endpoint/session.js';
@@ -195,15 +196,18 @@ const MAX_PLAIN_PAYLOAD = 1024;
 
 /**
  * Answers plain GETs of resources with a `read` straight from the datagram: parse (coap-packet,
- * node-coap's own codec), read, one response (a piggybacked ACK to a CON, RFC 7252 §5.2.1; a NON to a
- * NON, §5.2.3). Anything else — other methods, options such as Observe, Block2, Accept or ETag,
- * unknown paths, empty messages, Resets — is left to node-coap. The decision depends on the datagram
- * alone, so a retransmitted CON takes the same path as its original; GET is safe and idempotent, so a
- * duplicate is answered afresh rather than from a cache (RFC 7252 §4.5 allows it).
+ * node-coap's own codec), read, one 2.05 response written by content-response.ts (a piggybacked ACK
+ * to a CON, RFC 7252 §5.2.1; a NON to a NON, §5.2.3). Anything else — other methods, options such as
+ * Observe, Block2, Accept or ETag, unknown paths, empty messages, Resets — is left to node-coap. The
+ * decision depends on the datagram alone, so a retransmitted CON takes the same path as its original;
+ * GET is safe and idempotent, so a duplicate is answered afresh rather than from a cache (RFC 7252
+ * §4.5 allows it).
  */
 class PlainGetAnswerer {
   /** Message IDs of NON responses (§4.4); starts at a random point like node-coap's. */
   private messageId = Math.floor(Math.random() * 0x10000);
+  /** The response being built: the longest header (4 + token 8 + option 3 + marker) and payload. */
+  private readonly scratch = Buffer.alloc(16 + MAX_PLAIN_PAYLOAD);
 
   constructor(
     private readonly table: ReadonlyMap<string, Resource>,
@@ -237,19 +241,23 @@ class PlainGetAnswerer {
       this.logger.warn({ err: err instanceof Error ? err.message : String(err), path: resource?.path }, 'CoAP read failed');
       return false;
     }
-    const payload = typeof r.payload === 'string' ? Buffer.from(r.payload, 'utf8') : Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength);
-    if (payload.length > MAX_PLAIN_PAYLOAD) return false;
+    const text = typeof r.payload === 'string' ? r.payload : undefined;
+    const payloadLength = text === undefined ? (r.payload as Uint8Array).length : Buffer.byteLength(text, 'utf8');
+    if (payloadLength > MAX_PLAIN_PAYLOAD || packet.token.length > MAX_TOKEN_LENGTH) return false;
     const confirmable = packet.confirmable;
-    const response = generate({
-      code: '2.05',
+    const header = {
       ack: confirmable,
-      confirmable: false,
       messageId: confirmable ? packet.messageId : this.nextMessageId(),
       token: packet.token,
-      options: r.contentFormat === undefined ? [] : [{ name: 'Content-Format', value: uintOption(r.contentFormat) }],
-      payload,
-    });
-    session.send(response);
+      contentFormat: r.contentFormat,
+    };
+    // Built in one reused buffer: session.send() seals it into a record before it returns.
+    const size = contentResponseHeaderLength(header, payloadLength) + payloadLength;
+    const out = this.scratch;
+    const at = writeContentResponseHeader(out, header, payloadLength);
+    if (text === undefined) out.set(r.payload as Uint8Array, at);
+    else out.write(text, at, 'utf8');
+    session.send(out.subarray(0, size));
     return true;
   }
 
@@ -261,10 +269,3 @@ class PlainGetAnswerer {
 
 /** coap-packet names the options it knows; the numbers of those a plain GET is judged by. */
 const OPTION_NUMBERS: Readonly<Record<string, number>> = { 'Uri-Host': URI_HOST, 'Uri-Port': URI_PORT, 'Uri-Path': URI_PATH };
-
-/** RFC 7252 §3.2 uint: shortest big-endian form, zero as no octets. */
-function uintOption(n: number): Buffer {
-  const out: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) out.unshift(v % 256);
-  return Buffer.from(out);
-}
