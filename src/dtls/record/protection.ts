@@ -41,7 +41,8 @@ const aad = new Uint8Array(AAD_LENGTH);
  * holds two native AES contexts (about 3 KB outside the JavaScript heap), so an idle session keeps
  * none (the server releases them after a quiet spell) while a busy one finds its context here instead
  * of setting up AES for every record. Bounded: the least recently used is disposed of for a new one.
- * 8,192 states cover both directions of 4,096 sessions exchanging records at once (about 24 MB).
+ * 8,192 states cover both directions of 4,096 sessions exchanging records at once (about 32 MB with
+ * the keystream each computes ahead).
  *
  * The order is kept loosely: a used context moves to the back only when a quarter of the cap has
  * been set up since it last moved, not on every record, and the one disposed of is the one that was
