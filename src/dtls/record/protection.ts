@@ -48,9 +48,10 @@ const aad = new Uint8Array(AAD_LENGTH);
  * been set up since it last moved, not on every record, and the one disposed of is the one that was
  * set up or moved back longest ago. A busy session's records cost one map lookup.
  *
- * The first record of an epoch (sequence number 0: the Finished) goes through a one-shot CCM whose
- * context is freed at once: a session that only completes its handshake, or sends one record and
- * goes quiet, never takes a slot from the busy ones.
+ * The first record of an epoch (sequence number 0: the Finished) and an alert go through a one-shot
+ * CCM whose context is freed at once: a session that only completes its handshake, or sends one
+ * record and goes quiet, never takes a slot from the busy ones, and a session's close_notify sets up
+ * no AES context only to free it.
  */
 interface Context {
   readonly ccm: Ccm128;
@@ -82,9 +83,15 @@ function withKey<T>(m: Uint8Array, keyLength: number, use: (key: Uint8Array) => 
   }
 }
 
-/** Whether a record goes through one-shot CCM: the first of its epoch, for a state with no context. */
-function oneShot(state: CipherState, seq: number): boolean {
-  return seq === 0 && !contexts.has(state.material);
+/** ContentType alert (RFC 5246 §6.2.1). */
+const ALERT = 21;
+
+/**
+ * Whether a record goes through one-shot CCM, for a state with no context: the first of its epoch,
+ * or an alert (a session's last record, as a rule: close_notify).
+ */
+function oneShot(state: CipherState, contentType: number, seq: number): boolean {
+  return (seq === 0 || contentType === ALERT) && !contexts.has(state.material);
 }
 
 function ccmFor(state: CipherState, m: Uint8Array, keyLength: number): Ccm128 {
@@ -198,7 +205,7 @@ export function sealRecord(
   out[11] = fragmentLength >>> 8;
   out[12] = fragmentLength & 0xff;
   out.set(aad.subarray(0, EXPLICIT), HEADER);
-  if (oneShot(state, seq)) {
+  if (oneShot(state, contentType, seq)) {
     out.set(withKey(m, keyLength, (key) => ccmEncrypt(key, nonce, plaintext, aad, tagLength)), HEADER + EXPLICIT);
   } else {
     ccmFor(state, m, keyLength).encryptInto(out, HEADER + EXPLICIT, nonce, plaintext, aad, tagLength);
@@ -241,7 +248,7 @@ export function unprotectRecord(
   nonce.set(fragment.subarray(0, EXPLICIT), SALT);
   try {
     const sealed = fragment.subarray(EXPLICIT);
-    if (oneShot(state, seq)) return withKey(m, keyLength, (key) => ccmDecrypt(key, nonce, sealed, aad, tagLength));
+    if (oneShot(state, contentType, seq)) return withKey(m, keyLength, (key) => ccmDecrypt(key, nonce, sealed, aad, tagLength));
     return ccmFor(state, m, keyLength).decrypt(nonce, sealed, aad, tagLength);
   } catch {
     return undefined;

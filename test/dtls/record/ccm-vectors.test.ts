@@ -193,6 +193,24 @@ describe('keyed CCM contexts of cipher states', () => {
     expect(ccmContextCount()).toBe(0);
   });
 
+  it('are not set up for an alert (a close_notify) of a state that has none', () => {
+    const state = createCipherState(TLS_PSK_WITH_AES_128_CCM_8, Uint8Array.from({ length: 16 }, (_, i) => i * 3), Uint8Array.of(1, 2, 3, 4));
+    const before = ccmContextCount();
+    const alert = protectRecord(state, 21, 1, 5, Uint8Array.of(1, 0));
+    expect(toHex(unprotectRecord(state, 21, 1, 5, alert) ?? new Uint8Array(0))).toBe('0100');
+    expect(ccmContextCount()).toBe(before);
+    // A data record sets one up; the alert then opens through it, and a record sealed through it opens one-shot.
+    const data = protectRecord(state, 23, 1, 6, Uint8Array.of(7));
+    expect(ccmContextCount()).toBe(before + 1);
+    expect(toHex(unprotectRecord(state, 21, 1, 5, alert) ?? new Uint8Array(0))).toBe('0100');
+    const alert2 = protectRecord(state, 21, 1, 7, Uint8Array.of(2, 0));
+    releaseCipherState(state);
+    expect(toHex(unprotectRecord(state, 21, 1, 7, alert2) ?? new Uint8Array(0))).toBe('0200');
+    expect(toHex(unprotectRecord(state, 23, 1, 6, data) ?? new Uint8Array(0))).toBe('07');
+    releaseCipherState(state);
+    expect(ccmContextCount()).toBe(before);
+  });
+
   it('dispose of the least recently used: a state in use keeps its context while new ones push others out', () => {
     const states = Array.from({ length: MAX_CCM_CONTEXTS + 100 }, (_, i) =>
       createCipherState(TLS_PSK_WITH_AES_128_CCM_8, Uint8Array.from({ length: 16 }, (_, j) => (i * 11 + j * 5 + (i >> 8)) & 0xff), new Uint8Array(4)),
