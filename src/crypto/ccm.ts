@@ -4,7 +4,6 @@
  * before any plaintext is returned (STYLE.md: tags verified before plaintext is used).
  */
 import * as nodeCrypto from 'node:crypto';
-import { pooledBytes } from '../util/bytes.js';
 
 function buf(b: Uint8Array): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -179,8 +178,10 @@ export class Ccm128 {
     checkMessage(nonce, n, aad.length, tagLength);
     const s = this.keystream(nonce, n);
     const at = this.at;
-    // Pooled: the caller's Buffer view of it (node-coap's parser, say) costs no allocation of its own.
-    const plaintext = pooledBytes(n);
+    // On an ArrayBuffer of its own from the start: a small Uint8Array lives in the JavaScript heap
+    // until something takes its `.buffer` (node-coap's parser views it as a Buffer), and is then copied
+    // out. Not from Node's buffer pool: a caller may keep the message, which would pin a whole pool.
+    const plaintext = new Uint8Array(new ArrayBuffer(n));
     for (let i = 0; i < n; i++) plaintext[i] = (sealed[i] as number) ^ (s[at + 16 + i] as number);
     const t = this.mac(nonce, plaintext, aad, tagLength);
     const expected = Buffer.allocUnsafe(tagLength);

@@ -10,7 +10,8 @@ import { ConfigError, DecodeError } from './errors.js';
  * callers of a Uint8Array expect; Buffer's slice() is a view). A small `new Uint8Array(n)` lives in the
  * JavaScript heap until something takes its `.buffer`, as every Buffer view of it and every socket
  * send does; it then moves out to a native allocation of its own. A pooled one shares an allocation
- * with its neighbours from the start. Every octet must be written before it is read.
+ * with its neighbours from the start. Every octet must be written before it is read. Only for data
+ * that is soon dropped (a record on its way to the socket): anything kept pins its whole pool (8 KiB).
  */
 export function pooledBytes(n: number): Uint8Array {
   const b = Buffer.allocUnsafe(n);
