@@ -126,6 +126,16 @@ describe('ccm8.json through the keyed Ccm128', () => {
     for (let seq = max - 40; seq <= max; seq++) check(opener, recordNonce(salt, seq), 20);
   });
 
+  it('gives each plaintext an ArrayBuffer of its own, so that a kept message holds no other memory', () => {
+    const key = randomBytes(16);
+    const ccm = new Ccm128(key);
+    for (const length of [1, 20, 64, 100]) {
+      const nonce = randomBytes(12);
+      const opened = ccm.decrypt(nonce, ccmEncrypt(key, nonce, new Uint8Array(length).fill(7), new Uint8Array(0), 8), new Uint8Array(0), 8);
+      expect(opened?.buffer.byteLength).toBe(length);
+    }
+  });
+
   it('refuses a bad key, nonce or tag length, and a sealed text shorter than its tag', () => {
     expect(() => new Ccm128(new Uint8Array(32))).toThrow(RangeError);
     const ccm = new Ccm128(new Uint8Array(16));
