@@ -254,7 +254,14 @@ class PlainGetAnswerer {
     // Built in one reused buffer: session.send() seals it into a record before it returns.
     const size = contentResponseHeaderLength(header, payloadLength) + payloadLength;
     const out = this.scratch;
-    const at = writeContentResponseHeader(out, header, payloadLength);
+    let at: number;
+    try {
+      at = writeContentResponseHeader(out, header, payloadLength);
+    } catch (err) {
+      // A Content-Format outside 0..65535: node-coap's path answers (5.00 if it cannot either).
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err), path: resource?.path }, 'CoAP read gave an unusable representation');
+      return false;
+    }
     if (text === undefined) out.set(r.payload as Uint8Array, at);
     else out.write(text, at, 'utf8');
     session.send(out.subarray(0, size));

@@ -459,4 +459,21 @@ describe('/hello: plain GETs answered without node-coap, every other request thr
     expect((await c.request('POST', 'hello', { payload: 'x' })).code).toBe('4.05');
     expect((await c.request('GET', 'nowhere')).code).toBe('4.04');
   });
+
+  it('a read giving a Content-Format outside 0..65535 gets an answer all the same, and the server goes on', async () => {
+    const odd = await createEmseServer({
+      host: '127.0.0.1',
+      port: 0,
+      pskLookup: staticPskLookup(TABLE),
+      resources: [...defaultResources, { path: 'odd', methods: {}, read: () => ({ payload: 'x', contentFormat: 70_000 }) }],
+    });
+    try {
+      const c = await client(B, odd);
+      const r = await c.request('GET', 'odd');
+      expect(r.code).toBe('5.00');
+      expect((await c.request('GET', 'hello')).payload.toString('utf8')).toBe(greeting);
+    } finally {
+      await odd.close();
+    }
+  });
 });
