@@ -15,6 +15,7 @@ import { Ccm128, ccmDecrypt, ccmEncrypt } from '../../crypto/ccm.js';
 import { pooledBytes } from '../../util/bytes.js';
 import type { SecretBytes } from '../../util/secret.js';
 import type { CipherSuite } from '../ciphersuite/cipher-suite.js';
+import { RECORD_HEADER_LENGTH } from '../wire/record.js';
 import type { CipherState } from './cipher-state.js';
 
 /** ProtocolVersion of DTLS 1.2, {254, 253} (RFC 6347 §4.1). */
@@ -87,14 +88,11 @@ function withKey<T>(m: Uint8Array, keyLength: number, use: (key: Uint8Array) => 
 const ALERT = 21;
 
 /**
- * Whether a record goes through one-shot CCM, for a state with no context: the first of its epoch,
- * or an alert (a session's last record, as a rule: close_notify).
+ * The keyed CCM context for a record of `state`, set up if need be; undefined when the record goes
+ * through one-shot CCM instead: the first of its epoch, or an alert (a session's last record, as a
+ * rule: close_notify), for a state with no context. One map lookup per record either way.
  */
-function oneShot(state: CipherState, contentType: number, seq: number): boolean {
-  return (seq === 0 || contentType === ALERT) && !contexts.has(state.material);
-}
-
-function ccmFor(state: CipherState, m: Uint8Array, keyLength: number): Ccm128 {
+function contextFor(state: CipherState, contentType: number, seq: number, m: Uint8Array, keyLength: number): Ccm128 | undefined {
   const found = contexts.get(state.material);
   if (found !== undefined) {
     if (created - found.stamp >= REFRESH_AFTER) {
@@ -104,6 +102,7 @@ function ccmFor(state: CipherState, m: Uint8Array, keyLength: number): Ccm128 {
     }
     return found.ccm;
   }
+  if (seq === 0 || contentType === ALERT) return undefined;
   const ccm = withKey(m, keyLength, (key) => new Ccm128(key));
   if (contexts.size >= MAX_CCM_CONTEXTS) {
     const [oldest, context] = contexts.entries().next().value as [SecretBytes, Context];
@@ -168,7 +167,7 @@ function fillAad(contentType: number, epoch: number, seq: number, length: number
 }
 
 /** Length of a DTLS record header (RFC 6347 §4.1): type, version, epoch, sequence_number, length. */
-const HEADER = 13;
+const HEADER = RECORD_HEADER_LENGTH;
 
 /**
  * Encrypts one record's plaintext and returns the whole record, header and fragment
@@ -205,10 +204,11 @@ export function sealRecord(
   out[11] = fragmentLength >>> 8;
   out[12] = fragmentLength & 0xff;
   out.set(aad.subarray(0, EXPLICIT), HEADER);
-  if (oneShot(state, contentType, seq)) {
+  const ccm = contextFor(state, contentType, seq, m, keyLength);
+  if (ccm === undefined) {
     out.set(withKey(m, keyLength, (key) => ccmEncrypt(key, nonce, plaintext, aad, tagLength)), HEADER + EXPLICIT);
   } else {
-    ccmFor(state, m, keyLength).encryptInto(out, HEADER + EXPLICIT, nonce, plaintext, aad, tagLength);
+    ccm.encryptInto(out, HEADER + EXPLICIT, nonce, plaintext, aad, tagLength);
   }
   return out;
 }
@@ -248,8 +248,9 @@ export function unprotectRecord(
   nonce.set(fragment.subarray(0, EXPLICIT), SALT);
   try {
     const sealed = fragment.subarray(EXPLICIT);
-    if (oneShot(state, contentType, seq)) return withKey(m, keyLength, (key) => ccmDecrypt(key, nonce, sealed, aad, tagLength));
-    return ccmFor(state, m, keyLength).decrypt(nonce, sealed, aad, tagLength);
+    const ccm = contextFor(state, contentType, seq, m, keyLength);
+    if (ccm === undefined) return withKey(m, keyLength, (key) => ccmDecrypt(key, nonce, sealed, aad, tagLength));
+    return ccm.decrypt(nonce, sealed, aad, tagLength);
   } catch {
     return undefined;
   }
